@@ -1,0 +1,283 @@
+#include "config.h"
+#include "gb_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum key_type { K_STR, K_LONG, K_ENUM };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off;
+	const char *def;         /* default, as it would be written */
+	long min, max;           /* K_LONG bounds */
+	const char *const *choices;   /* K_ENUM: index is the value */
+	bool secret;             /* may come from NAME_FILE; never printed */
+	const char *help;
+};
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+
+#define OFF(f) offsetof(struct gb_config, f)
+
+static const struct key keys[] = {
+	{ "DATABASE_URL", K_STR, OFF(database_url), "postgresql:///gerbang", 0, 0, NULL, true,
+	  "libpq connection string or URI of the runtime role" },
+	{ "REDIS_URL", K_STR, OFF(redis_url), "redis://127.0.0.1:6379/0", 0, 0, NULL, true,
+	  "redis://[:password@]host[:port][/db] or unix:/path[?db=N]" },
+	{ "RUN_DIR", K_STR, OFF(run_dir), "/run/gerbang", 0, 0, NULL, false,
+	  "directory for sockets and the shared metrics file" },
+	{ "THREADS", K_LONG, OFF(threads), "4", 1, 256, NULL, false,
+	  "serving threads per program (--threads overrides)" },
+	{ "MAX_BODY_BYTES", K_LONG, OFF(max_body_bytes), "1048576", 0, 67108864, NULL, false,
+	  "largest request body accepted; larger gets 413" },
+	{ "DB_TIMEOUT_MS", K_LONG, OFF(db_timeout_ms), "2000", 50, 60000, NULL, false,
+	  "PostgreSQL connect and statement timeout" },
+	{ "REDIS_TIMEOUT_MS", K_LONG, OFF(redis_timeout_ms), "500", 10, 60000, NULL, false,
+	  "Redis connect and command timeout" },
+	{ "READY_TIMEOUT_MS", K_LONG, OFF(ready_timeout_ms), "1000", 10, 30000, NULL, false,
+	  "deadline of each /readyz check" },
+	{ "LOG_LEVEL", K_ENUM, OFF(log_level), "info", 0, 0, log_levels, false,
+	  "debug, info, warn or error" },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+#define FILE_MAX 65536
+
+static void
+set_err(struct gb_config_error *err, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+set_err(struct gb_config_error *err, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(err->key, sizeof(err->key), "%s", key);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+enum gb_err
+gb_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0' || !(*s == '-' || (*s >= '0' && *s <= '9')))
+		return GB_EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0')
+		return GB_EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return GB_ERANGE;
+	*out = v;
+	return GB_OK;
+}
+
+/* Reads the first line of path (the value, without its line end) into a new
+ * string; a NUL byte in that line is an error. */
+static enum gb_err
+read_secret_file(const char *key, const char *path, char **out,
+                 struct gb_config_error *err)
+{
+	char *buf;
+	size_t len = 0, line;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_err(err, key, "cannot open %s: %s", path, strerror(errno));
+		return GB_ECONFIG;
+	}
+	buf = malloc(FILE_MAX + 1);
+	if (buf == NULL) {
+		close(fd);
+		return GB_ENOMEM;
+	}
+	while (len < FILE_MAX && (n = read(fd, buf + len, FILE_MAX - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_err(err, key, "cannot read %s: %s", path, strerror(errno));
+			goto err;
+		}
+		len += (size_t)n;
+	}
+	if (len == FILE_MAX) {
+		set_err(err, key, "%s is larger than %d bytes", path, FILE_MAX - 1);
+		goto err;
+	}
+	for (line = 0; line < len && buf[line] != '\n' && buf[line] != '\r'; line++) {
+		if (buf[line] == '\0') {
+			set_err(err, key, "%s contains a NUL byte", path);
+			goto err;
+		}
+	}
+	explicit_bzero(buf + line, len - line);
+	buf[line] = '\0';
+	close(fd);
+	*out = buf;
+	return GB_OK;
+err:
+	explicit_bzero(buf, FILE_MAX + 1);
+	free(buf);
+	close(fd);
+	return GB_ECONFIG;
+}
+
+static enum gb_err
+load_key(struct gb_config *c, const struct key *k, char *const *envp,
+         struct gb_config_error *err)
+{
+	char filekey[80];
+	const char *val, *path = NULL;
+	char *fromfile = NULL;
+	enum gb_err e = GB_OK;
+	void *field = (char *)c + k->off;
+	size_t i;
+
+	val = env_get(envp, k->name);
+	if (k->secret) {
+		snprintf(filekey, sizeof(filekey), "%s_FILE", k->name);
+		path = env_get(envp, filekey);
+		if (path != NULL && val != NULL) {
+			set_err(err, k->name, "set either %s or %s, not both", k->name, filekey);
+			return GB_ECONFIG;
+		}
+		if (path != NULL) {
+			e = read_secret_file(filekey, path, &fromfile, err);
+			if (e != GB_OK)
+				return e;
+			val = fromfile;
+		}
+	}
+	if (val == NULL)
+		val = k->def;
+
+	switch (k->type) {
+	case K_STR:
+		if (memchr(val, '\n', strlen(val)) != NULL) {
+			set_err(err, k->name, "must be one line");
+			e = GB_ECONFIG;
+			break;
+		}
+		if (fromfile != NULL) {
+			*(char **)field = fromfile;
+			fromfile = NULL;
+		} else if ((*(char **)field = strdup(val)) == NULL) {
+			e = GB_ENOMEM;
+		}
+		break;
+	case K_LONG:
+		e = gb_parse_long(val, k->min, k->max, (long *)field);
+		if (e != GB_OK) {
+			set_err(err, k->name, "must be a whole number from %ld to %ld, not \"%.40s\"",
+			        k->min, k->max, val);
+			e = GB_ECONFIG;
+		}
+		break;
+	case K_ENUM:
+		for (i = 0; k->choices[i] != NULL; i++)
+			if (strcmp(val, k->choices[i]) == 0)
+				break;
+		if (k->choices[i] == NULL) {
+			set_err(err, k->name, "must be one of the listed values, not \"%.40s\"", val);
+			e = GB_ECONFIG;
+		} else {
+			*(long *)field = (long)i;
+		}
+		break;
+	}
+	if (fromfile != NULL) {
+		explicit_bzero(fromfile, strlen(fromfile));
+		free(fromfile);
+	}
+	return e;
+}
+
+enum gb_err
+gb_config_load(struct gb_config *c, char *const *envp, struct gb_config_error *err)
+{
+	enum gb_err e;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	err->key[0] = '\0';
+	err->msg[0] = '\0';
+	if (envp == NULL)
+		envp = environ;
+	for (i = 0; i < NKEYS; i++) {
+		e = load_key(c, &keys[i], envp, err);
+		if (e != GB_OK) {
+			if (e == GB_ENOMEM)
+				set_err(err, keys[i].name, "out of memory");
+			gb_config_free(c);
+			return e;
+		}
+	}
+	return GB_OK;
+}
+
+void
+gb_config_free(struct gb_config *c)
+{
+	size_t i;
+	char **p;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (keys[i].type != K_STR)
+			continue;
+		p = (char **)((char *)c + keys[i].off);
+		if (*p != NULL && keys[i].secret)
+			explicit_bzero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+int
+gb_config_print(const struct gb_config *c, int fd)
+{
+	const void *field;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < NKEYS && rc >= 0; i++) {
+		field = (const char *)c + keys[i].off;
+		if (keys[i].secret)
+			rc = dprintf(fd, "%s=(set)\n", keys[i].name);
+		else if (keys[i].type == K_STR)
+			rc = dprintf(fd, "%s=%s\n", keys[i].name, *(char *const *)field);
+		else if (keys[i].type == K_LONG)
+			rc = dprintf(fd, "%s=%ld\n", keys[i].name, *(const long *)field);
+		else
+			rc = dprintf(fd, "%s=%s\n", keys[i].name,
+			             keys[i].choices[*(const long *)field]);
+	}
+	return rc < 0 ? -1 : 0;
+}

@@ -1,0 +1,51 @@
+/* gb_config.h - configuration from the environment.
+ *
+ * One table (gb_config.c) lists every key with its type, default and bounds.
+ * Keys marked secret may instead be given as KEY_FILE, a path whose first
+ * line is the value (the file is read once, at start).  Numbers are parsed
+ * whole, in base 10, within their bounds; anything else is an error that
+ * names the key.
+ */
+#ifndef GB_CONFIG_H
+#define GB_CONFIG_H
+
+#include <stddef.h>
+
+#include "gb_err.h"
+
+enum gb_log_level { GB_LOG_DEBUG, GB_LOG_INFO, GB_LOG_WARN, GB_LOG_ERROR };
+
+struct gb_config {
+	char *database_url;
+	char *redis_url;
+	char *run_dir;
+	long threads;
+	long max_body_bytes;
+	long db_timeout_ms;
+	long redis_timeout_ms;
+	long ready_timeout_ms;
+	long log_level;          /* enum gb_log_level */
+};
+
+struct gb_config_error {
+	char key[64];            /* the key at fault, "" if none */
+	char msg[192];           /* what is wrong, for a person */
+};
+
+/* Fills c from envp (NULL: the process environment).  On error returns
+ * GB_ECONFIG or GB_ENOMEM, fills err, and leaves c with nothing to free. */
+enum gb_err gb_config_load(struct gb_config *c, char *const *envp,
+                           struct gb_config_error *err);
+
+/* Frees what gb_config_load allocated and wipes secret values. */
+void gb_config_free(struct gb_config *c);
+
+/* Parses all of s as a base-10 integer in [min, max] into *out; returns
+ * GB_OK, GB_EINVAL (not a number) or GB_ERANGE; *out unchanged on error. */
+enum gb_err gb_parse_long(const char *s, long min, long max, long *out);
+
+/* Writes one "KEY=value" line per key to fd, secrets shown as "(set)";
+ * returns 0 or -1 on a write error. */
+int gb_config_print(const struct gb_config *c, int fd);
+
+#endif

@@ -1,0 +1,38 @@
+#include "config.h"
+#include "gb_err.h"
+
+static const struct {
+	const char *text;
+	int status;
+} errs[GB_ERR_MAX] = {
+	[GB_OK]        = { "success", 200 },
+	[GB_ENOMEM]    = { "out of memory", 500 },
+	[GB_EINVAL]    = { "malformed input", 400 },
+	[GB_ERANGE]    = { "value out of range", 400 },
+	[GB_ETOOBIG]   = { "input too large", 413 },
+	[GB_EMEDIA]    = { "unsupported media type", 415 },
+	[GB_ENOTFOUND] = { "not found", 404 },
+	[GB_EMETHOD]   = { "method not allowed", 405 },
+	[GB_EIO]       = { "input/output error", 500 },
+	[GB_ETIMEOUT]  = { "timed out", 504 },
+	[GB_EDB]       = { "database unavailable", 503 },
+	[GB_EREDIS]    = { "redis unavailable", 503 },
+	[GB_ECONFIG]   = { "invalid configuration", 500 },
+	[GB_ESYS]      = { "system error", 500 },
+};
+
+const char *
+gb_strerror(enum gb_err err)
+{
+	if ((unsigned)err >= GB_ERR_MAX)
+		return "unknown error";
+	return errs[err].text;
+}
+
+int
+gb_err_status(enum gb_err err)
+{
+	if ((unsigned)err >= GB_ERR_MAX)
+		return 500;
+	return errs[err].status;
+}

@@ -1,0 +1,129 @@
+#include "config.h"
+#include "gb_log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gb_buf.h"
+#include "gb_time.h"
+
+static char service[64] = "gerbang";
+static enum gb_log_level min_level = GB_LOG_INFO;
+static int log_fd = 2;
+static _Thread_local struct gb_buf line = GB_BUF_INIT;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void
+gb_log_init(const char *svc, enum gb_log_level min, int fd)
+{
+	snprintf(service, sizeof(service), "%s", svc);
+	min_level = min;
+	log_fd = fd;
+}
+
+bool
+gb_log_enabled(enum gb_log_level level)
+{
+	return level >= min_level;
+}
+
+static void
+field(struct gb_buf *b, const char *key, const char *value)
+{
+	gb_buf_putc(b, ',');
+	gb_buf_json_str(b, key, strlen(key));
+	gb_buf_putc(b, ':');
+	gb_buf_json_str(b, value, strlen(value));
+}
+
+static void
+begin(struct gb_buf *b, enum gb_log_level level, const char *msg)
+{
+	char ts[GB_RFC3339_LEN];
+
+	gb_buf_reset(b);
+	gb_buf_puts(b, "{\"ts\":\"");
+	gb_buf_puts(b, gb_rfc3339_now(ts, sizeof(ts)));
+	gb_buf_puts(b, "\",\"level\":\"");
+	gb_buf_puts(b, level_names[level]);
+	gb_buf_puts(b, "\",\"msg\":");
+	gb_buf_json_str(b, msg, strlen(msg));
+	field(b, "service", service);
+}
+
+static void
+finish(struct gb_buf *b)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	gb_buf_puts(b, "}\n");
+	if (gb_buf_failed(b))
+		return;
+	while (off < b->len) {
+		n = write(log_fd, b->data + off, b->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	/* A burst of long lines must not pin memory in every thread. */
+	gb_buf_trim(b, 16384);
+}
+
+void
+gb_log(enum gb_log_level level, const char *request_id, const char *msg, ...)
+{
+	va_list ap;
+	const char *k, *v;
+
+	if (level < min_level)
+		return;
+	begin(&line, level, msg);
+	if (request_id != NULL)
+		field(&line, "request_id", request_id);
+	va_start(ap, msg);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		v = va_arg(ap, const char *);
+		if (v != NULL)
+			field(&line, k, v);
+	}
+	va_end(ap);
+	finish(&line);
+}
+
+void
+gb_log_access(const struct gb_access *a)
+{
+	struct gb_buf *b = &line;
+	enum gb_log_level level = a->status >= 500 ? GB_LOG_ERROR : GB_LOG_INFO;
+
+	if (level < min_level)
+		return;
+	begin(b, level, "request");
+	field(b, "request_id", a->request_id != NULL ? a->request_id : "-");
+	if (a->trace_id != NULL)
+		field(b, "trace_id", a->trace_id);
+	field(b, "method", a->method != NULL ? a->method : "-");
+	field(b, "route", a->route != NULL ? a->route : "-");
+	gb_buf_printf(b, ",\"status\":%d,\"latency_ms\":%.3f", a->status, a->latency_ms);
+	if (a->company_id != NULL)
+		field(b, "company_id", a->company_id);
+	gb_buf_printf(b, ",\"bytes\":%llu", (unsigned long long)a->bytes);
+	if (a->upstream != NULL) {
+		field(b, "upstream", a->upstream);
+		gb_buf_printf(b, ",\"upstream_ms\":%.3f", a->upstream_ms);
+	}
+	finish(b);
+}
+
+void
+gb_log_thread_end(void)
+{
+	gb_buf_free(&line);
+}

@@ -1,0 +1,581 @@
+#include "config.h"
+#include "gb_serve.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "gb_db.h"
+#include "gb_envelope.h"
+#include "gb_log.h"
+#include "gb_redis.h"
+#include "gb_time.h"
+
+const char gb_version[] = PACKAGE_VERSION;
+const char gb_git_commit[] = GB_GIT_COMMIT;
+const char gb_build_time[] = GB_BUILD_TIME;
+
+#define ARENA_BLOCK (64 * 1024)
+#define LISTEN_BACKLOG 1024
+
+/* How one request's bytes move: FastCGI streams or the CGI stdio fds. */
+struct io {
+	FCGX_Request *fcgx;    /* NULL in CGI mode */
+};
+
+struct server {
+	const struct gb_app *app;
+	struct gb_config cfg;
+	int listen_fd;
+	int stop_fd;           /* eventfd, readable once we are stopping */
+	atomic_bool stopping;
+	long threads;
+};
+
+static ssize_t
+io_read(void *p, char *buf, size_t n)
+{
+	struct io *io = p;
+	ssize_t r;
+
+	if (io->fcgx != NULL)
+		return FCGX_GetStr(buf, n > INT32_MAX ? INT32_MAX : (int)n, io->fcgx->in);
+	do
+		r = read(STDIN_FILENO, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static int
+io_write(struct io *io, const char *p, size_t n)
+{
+	ssize_t w;
+
+	if (io->fcgx != NULL)
+		return FCGX_PutStr(p, (int)n, io->fcgx->out) == (int)n ? 0 : -1;
+	while (n > 0) {
+		w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+struct gb_db *
+gb_ctx_db(struct gb_ctx *c)
+{
+	if (c->db_handle == NULL)
+		c->db_handle = gb_db_new(c->cfg->database_url, (int)c->cfg->db_timeout_ms);
+	return c->db_handle;
+}
+
+struct gb_redis *
+gb_ctx_redis(struct gb_ctx *c)
+{
+	if (c->redis_handle == NULL)
+		c->redis_handle = gb_redis_new(c->cfg->redis_url, (int)c->cfg->redis_timeout_ms, NULL);
+	return c->redis_handle;
+}
+
+int
+gb_header(struct gb_ctx *c, const char *name, const char *value)
+{
+	return gb_resp_header(&c->resp, name, value);
+}
+
+void
+gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data)
+{
+	gb_envelope_ok(&c->resp, c->req.request_id, status, message, data, NULL);
+}
+
+void
+gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors)
+{
+	gb_envelope_error(&c->resp, c->req.request_id, status, message, errors);
+}
+
+void
+gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e)
+{
+	int status = e->err == GB_ETOOBIG && e->field != NULL &&
+	             (strcmp(e->field, "path") == 0 || strcmp(e->field, "query") == 0)
+	             ? 414 : gb_err_status(e->err);
+	json_t *errors = NULL;
+
+	if (status >= 500) {
+		gb_fail(c, 500, "internal error", NULL);
+		return;
+	}
+	if (e->field != NULL)
+		errors = gb_field_error(NULL, e->field, e->msg);
+	gb_fail(c, status, e->msg[0] ? e->msg : gb_status_reason(status), errors);
+}
+
+static void
+send_response(struct gb_ctx *c, struct io *io, struct gb_buf *head)
+{
+	struct gb_resp *r = &c->resp;
+
+	gb_resp_header(r, "X-Request-Id", c->req.request_id);
+	gb_buf_reset(head);
+	if (gb_resp_head(r, head) != 0)
+		return;
+	if (io_write(io, head->data, head->len) != 0)
+		return;
+	if (!r->head_only && r->body.len > 0)
+		io_write(io, r->body.data, r->body.len);
+}
+
+/* One request, start to end.  Everything it allocates is released by the
+ * caller's arena reset. */
+static void
+handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
+{
+	int64_t t0 = gb_mono_us();
+	struct gb_req_error rerr;
+	struct gb_access acc;
+	enum gb_err e;
+
+	gb_resp_reset(&c->resp);
+	c->company_id = NULL;
+	c->match.route = NULL;
+	e = gb_req_parse(&c->req, c->arena, envp, &rerr);
+	c->req.body_read = io_read;
+	c->req.body_io = io;
+	c->req.body_max = (size_t)c->cfg->max_body_bytes;
+	c->resp.head_only = c->req.method != NULL && strcmp(c->req.method, "HEAD") == 0;
+	if (e != GB_OK) {
+		gb_fail_req(c, &rerr);
+		goto out;
+	}
+	e = gb_route_match(c->app->routes, c->app->nroutes, c->req.method, c->req.path,
+	                   c->arena, &c->match);
+	if (e == GB_ENOTFOUND) {
+		gb_fail(c, 404, "no such route", NULL);
+		goto out;
+	}
+	if (e == GB_EMETHOD) {
+		gb_header(c, "Allow", gb_arena_strdup(c->arena, c->match.allow));
+		gb_fail(c, 405, "method not allowed", NULL);
+		goto out;
+	}
+	if (e != GB_OK) {
+		gb_fail(c, 500, "internal error", NULL);
+		goto out;
+	}
+	c->match.route->handler(c);
+	if (c->resp.status == 0) {
+		gb_log(GB_LOG_ERROR, c->req.request_id, "handler gave no response",
+		       "route", c->match.route->pattern, NULL);
+		gb_fail(c, 500, "internal error", NULL);
+	}
+out:
+	send_response(c, io, head);
+	memset(&acc, 0, sizeof(acc));
+	acc.request_id = c->req.request_id;
+	acc.trace_id = c->req.trace.trace_id;
+	acc.method = c->req.method;
+	acc.route = c->match.route != NULL ? c->match.route->pattern : NULL;
+	acc.status = c->resp.status;
+	acc.latency_ms = (double)(gb_mono_us() - t0) / 1000.0;
+	acc.company_id = c->company_id;
+	acc.bytes = c->resp.head_only ? 0 : c->resp.body.len;
+	gb_log_access(&acc);
+}
+
+static int
+ctx_init(struct gb_ctx *c, struct server *s, unsigned thread)
+{
+	memset(c, 0, sizeof(*c));
+	c->app = s->app;
+	c->cfg = &s->cfg;
+	c->thread = thread;
+	c->arena = gb_arena_new(ARENA_BLOCK);
+	gb_buf_init(&c->resp.body, 0);
+	return c->arena != NULL ? 0 : -1;
+}
+
+static void
+ctx_fini(struct gb_ctx *c)
+{
+	gb_db_free(c->db_handle);
+	gb_redis_free(c->redis_handle);
+	gb_buf_free(&c->resp.body);
+	gb_arena_free(c->arena);
+	gb_log_thread_end();
+	gb_reqid_thread_end();
+}
+
+/* Blocks until the listening socket may have a connection or we stop. */
+static void
+wait_for_work(struct server *s)
+{
+	struct pollfd p[2] = {
+		{ .fd = s->listen_fd, .events = POLLIN },
+		{ .fd = s->stop_fd, .events = POLLIN },
+	};
+
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+}
+
+struct worker {
+	struct server *s;
+	unsigned index;
+	pthread_t tid;
+	bool started;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server *s = w->s;
+	struct gb_buf head = GB_BUF_INIT;
+	FCGX_Request req;
+	struct gb_ctx c;
+	struct io io = { .fcgx = &req };
+	int rc;
+
+	if (ctx_init(&c, s, w->index) != 0 || FCGX_InitRequest(&req, s->listen_fd, 0) != 0) {
+		gb_log(GB_LOG_ERROR, NULL, "cannot start a serving thread", NULL);
+		ctx_fini(&c);
+		return NULL;
+	}
+	while (!atomic_load(&s->stopping)) {
+		/* The listening socket is non-blocking: a thread that loses the
+		 * race for a connection gets EAGAIN and waits in poll(), where
+		 * the stop eventfd can wake it. */
+		rc = FCGX_Accept_r(&req);
+		if (rc < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+			    rc == -ECONNABORTED) {
+				wait_for_work(s);
+				continue;
+			}
+			if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM) {
+				gb_log(GB_LOG_ERROR, NULL, "accept failed, retrying",
+				       "error", strerror(-rc), NULL);
+				usleep(100000);
+				continue;
+			}
+			gb_log(GB_LOG_ERROR, NULL, "accept failed, thread stops",
+			       "error", rc < 0 && rc > -4096 ? strerror(-rc) : "libfcgi", NULL);
+			break;
+		}
+		handle(&c, &io, req.envp, &head);
+		FCGX_Finish_r(&req);
+		gb_arena_reset(c.arena);
+		gb_buf_trim(&head, 16384);
+	}
+	FCGX_Free(&req, 1);
+	gb_buf_free(&head);
+	ctx_fini(&c);
+	return NULL;
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static bool
+is_listening_socket(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v != 0;
+}
+
+/* Opens unix:PATH or HOST:PORT ([v6]:PORT); -1 with a message on stderr. */
+static int
+open_listener(const char *spec, const char *prog)
+{
+	int fd = -1, one = 1, e;
+	struct sockaddr_un sun;
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256];
+	const char *colon, *port;
+	size_t hl;
+	struct stat st;
+
+	if (strncmp(spec, "unix:", 5) == 0) {
+		const char *path = spec + 5;
+
+		if (strlen(path) >= sizeof(sun.sun_path) || path[0] != '/') {
+			fprintf(stderr, "%s: --listen unix: needs an absolute path under 108 bytes\n", prog);
+			return -1;
+		}
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, path, strlen(path));
+		/* Only a stale socket is removed, never another kind of file. */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+		    chmod(path, 0660) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
+			goto err;
+		return fd;
+	}
+	colon = strrchr(spec, ':');
+	if (colon == NULL || colon == spec) {
+		fprintf(stderr, "%s: --listen takes unix:PATH or HOST:PORT\n", prog);
+		return -1;
+	}
+	port = colon + 1;
+	hl = (size_t)(colon - spec);
+	if (spec[0] == '[' && colon[-1] == ']') {
+		spec++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host)) {
+		fprintf(stderr, "%s: --listen host too long\n", prog);
+		return -1;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	e = getaddrinfo(host, port, &hints, &res);
+	if (e != 0) {
+		fprintf(stderr, "%s: --listen %s: %s\n", prog, spec, gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd >= 0)
+		return fd;
+err:
+	fprintf(stderr, "%s: cannot listen on %s: %s\n", prog, spec, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void
+usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+	        "usage: %s [--listen unix:PATH|HOST:PORT] [--threads N]\n"
+	        "       %s --version | --help\n"
+	        "With no --listen it serves a listening socket on fd 0 (or systemd's\n"
+	        "LISTEN_FDS), or answers one CGI request when REQUEST_METHOD is set.\n"
+	        "Configuration comes from the environment; see gerbang(7).\n",
+	        prog, prog);
+}
+
+/* Serves one plain CGI request on stdin/stdout. */
+static int
+serve_cgi(struct server *s)
+{
+	extern char **environ;
+	struct gb_buf head = GB_BUF_INIT;
+	struct io io = { .fcgx = NULL };
+	struct gb_ctx c;
+
+	if (ctx_init(&c, s, 0) != 0) {
+		ctx_fini(&c);
+		return 70;
+	}
+	handle(&c, &io, environ, &head);
+	gb_buf_free(&head);
+	ctx_fini(&c);
+	return 0;
+}
+
+static int
+serve_threads(struct server *s)
+{
+	struct worker *w;
+	sigset_t set;
+	int sig = 0;
+	long i, started = 0;
+	uint64_t one = 1;
+
+	/* Threads inherit this mask: signals reach only sigwait() below. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (set_nonblock(s->listen_fd) != 0 ||
+	    (s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		gb_log(GB_LOG_ERROR, NULL, "cannot set up the listening socket",
+		       "error", strerror(errno), NULL);
+		return 69;
+	}
+	w = calloc((size_t)s->threads, sizeof(*w));
+	if (w == NULL)
+		return 70;
+	for (i = 0; i < s->threads; i++) {
+		w[i].s = s;
+		w[i].index = (unsigned)i;
+		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) == 0) {
+			w[i].started = true;
+			started++;
+		}
+	}
+	if (started == 0) {
+		free(w);
+		gb_log(GB_LOG_ERROR, NULL, "no serving thread could start", NULL);
+		return 70;
+	}
+	{
+		char n[24];
+
+		snprintf(n, sizeof(n), "%ld", started);
+		gb_log(GB_LOG_INFO, NULL, "serving", "program", s->app->name, "threads", n,
+		       "version", gb_version, NULL);
+	}
+	while (sig != SIGTERM && sig != SIGINT) {
+		if (sigwait(&set, &sig) != 0)
+			break;
+		if (sig == SIGHUP)
+			gb_log(GB_LOG_INFO, NULL, "SIGHUP: nothing to reload", NULL);
+	}
+	gb_log(GB_LOG_INFO, NULL, "stopping: finishing requests in flight", NULL);
+	atomic_store(&s->stopping, true);
+	if (write(s->stop_fd, &one, sizeof(one)) < 0)
+		gb_log(GB_LOG_WARN, NULL, "cannot wake serving threads", NULL);
+	for (i = 0; i < s->threads; i++)
+		if (w[i].started)
+			pthread_join(w[i].tid, NULL);
+	free(w);
+	close(s->stop_fd);
+	gb_log(GB_LOG_INFO, NULL, "stopped", NULL);
+	return 0;
+}
+
+int
+gb_serve_main(int argc, char **argv, const struct gb_app *app)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server s;
+	struct gb_config_error cerr;
+	const char *listen_spec = NULL, *threads_arg = NULL, *why = NULL;
+	const char *lpid, *lfds;
+	long v;
+	int opt, rc;
+
+	memset(&s, 0, sizeof(s));
+	s.app = app;
+	s.listen_fd = -1;
+	s.stop_fd = -1;
+	while ((opt = getopt_long(argc, argv, "l:t:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen_spec = optarg; break;
+		case 't': threads_arg = optarg; break;
+		case 'h': usage(stdout, app->name); return 0;
+		case 'V': printf("%s %s (%s, built %s)\n", app->name, gb_version,
+		                 gb_git_commit, gb_build_time); return 0;
+		default: usage(stderr, app->name); return 64;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr, app->name);
+		return 64;
+	}
+	if (gb_config_load(&s.cfg, NULL, &cerr) != GB_OK) {
+		fprintf(stderr, "%s: configuration: %s: %s\n", app->name, cerr.key, cerr.msg);
+		return 78;
+	}
+	s.threads = s.cfg.threads;
+	if (threads_arg != NULL) {
+		if (gb_parse_long(threads_arg, 1, 256, &v) != GB_OK) {
+			fprintf(stderr, "%s: --threads must be a whole number from 1 to 256\n", app->name);
+			rc = 64;
+			goto out;
+		}
+		s.threads = v;
+	}
+	if (gb_redis_url_parse(s.cfg.redis_url, &(struct gb_redis_addr){0}, &why) != GB_OK) {
+		fprintf(stderr, "%s: configuration: REDIS_URL: %s\n", app->name, why);
+		rc = 78;
+		goto out;
+	}
+	gb_log_init(app->service, (enum gb_log_level)s.cfg.log_level, STDERR_FILENO);
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "%s: FCGX_Init failed\n", app->name);
+		rc = 70;
+		goto out;
+	}
+
+	lpid = getenv("LISTEN_PID");
+	lfds = getenv("LISTEN_FDS");
+	if (listen_spec != NULL) {
+		s.listen_fd = open_listener(listen_spec, app->name);
+		if (s.listen_fd < 0) {
+			rc = 69;
+			goto out;
+		}
+	} else if (lpid != NULL && lfds != NULL && gb_parse_long(lpid, 1, INT32_MAX, &v) == GB_OK &&
+	           v == (long)getpid() && strcmp(lfds, "1") == 0 && is_listening_socket(3)) {
+		s.listen_fd = 3;
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+	} else if (is_listening_socket(STDIN_FILENO)) {
+		s.listen_fd = STDIN_FILENO;
+	} else if (getenv("REQUEST_METHOD") != NULL) {
+		rc = serve_cgi(&s);
+		goto out;
+	} else {
+		fprintf(stderr, "%s: nothing to serve: no --listen, no listening socket on "
+		        "fd 0 and no REQUEST_METHOD for a CGI request\n", app->name);
+		usage(stderr, app->name);
+		rc = 64;
+		goto out;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	rc = serve_threads(&s);
+	/* The socket file stays: a successor may already have bound a new one
+	 * at that path, and the next start removes a stale one anyway. */
+	if (listen_spec != NULL)
+		close(s.listen_fd);
+out:
+	gb_config_free(&s.cfg);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/* gb_serve.h - a FastCGI program: the request pipeline and its threads.
+ *
+ * A program is a route table handed to gb_serve_main().  It serves
+ *   --listen unix:PATH | HOST:PORT   a socket of its own, or
+ *   a listening socket on fd 0       (lighttpd bin-path, spawn-fcgi,
+ *                                      systemd StandardInput=socket), or
+ *   LISTEN_FDS=1 from systemd        (fd 3), or
+ *   one plain CGI request            (REQUEST_METHOD set, no socket).
+ * N threads each loop on FCGX_Accept_r with their own gb_ctx: arena,
+ * response buffer and database and Redis connections, shared with nobody.
+ * SIGTERM or SIGINT stops accepting; requests in flight finish.
+ *
+ * Pipeline: parse -> request id -> route (404/405) -> handler -> envelope
+ * -> access log.  Only this layer turns enum gb_err into HTTP statuses.
+ */
+#ifndef GB_SERVE_H
+#define GB_SERVE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "gb_config.h"
+#include "gb_request.h"
+#include "gb_response.h"
+#include "gb_router.h"
+
+struct gb_db;
+struct gb_redis;
+
+struct gb_app {
+	const char *name;               /* "gerbang-health" */
+	const char *service;            /* "health", for logs and metrics */
+	const struct gb_route *routes;
+	size_t nroutes;
+};
+
+/* Per thread; handlers read req and match, and answer with gb_ok/gb_fail. */
+struct gb_ctx {
+	const struct gb_app *app;
+	const struct gb_config *cfg;
+	unsigned thread;
+	struct gb_arena *arena;         /* reset after every request */
+	struct gb_req req;
+	struct gb_route_match match;
+	struct gb_resp resp;
+	const char *company_id;         /* the caller's tenant, once authenticated */
+	struct gb_db *db_handle;        /* use gb_ctx_db() */
+	struct gb_redis *redis_handle;  /* use gb_ctx_redis() */
+};
+
+/* Parses arguments and configuration, then serves until SIGTERM.  Returns
+ * the process exit status: 0, 64 (usage), 69 (cannot listen) or
+ * 78 (configuration). */
+int gb_serve_main(int argc, char **argv, const struct gb_app *app);
+
+/* Answer with a success envelope; data is stolen (NULL: null). */
+void gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data);
+
+/* Answer with an error envelope; errors is stolen (NULL: {}).  A 5xx
+ * message is replaced by a generic one unless it is the caller's own text
+ * meant for clients: never pass library error strings here. */
+void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
+
+/* Answer with the error a failed gb_req_* call described. */
+void gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e);
+
+/* The thread's database and Redis handles, created on first use (they
+ * connect lazily).  NULL only on ENOMEM or a bad REDIS_URL. */
+struct gb_db *gb_ctx_db(struct gb_ctx *c);
+struct gb_redis *gb_ctx_redis(struct gb_ctx *c);
+
+/* Adds a response header (see gb_resp_header). */
+int gb_header(struct gb_ctx *c, const char *name, const char *value);
+
+/* The program's version string, git commit and build time. */
+extern const char gb_version[], gb_git_commit[], gb_build_time[];
+
+#endif
