@@ -13,7 +13,7 @@
 
 extern char **environ;
 
-enum key_type { K_STR, K_LONG, K_ENUM };
+enum key_type { K_STR, K_LONG, K_OCTAL, K_ENUM };
 
 struct key {
 	const char *name;
@@ -39,6 +39,8 @@ static const struct key keys[] = {
 	  "directory for sockets and the shared metrics file" },
 	{ "THREADS", K_LONG, OFF(threads), "4", 1, 256, NULL, false,
 	  "serving threads per program (--threads overrides)" },
+	{ "SOCKET_MODE", K_OCTAL, OFF(socket_mode), "0660", 0, 0777, NULL, false,
+	  "permissions of a --listen unix: socket, in octal" },
 	{ "MAX_BODY_BYTES", K_LONG, OFF(max_body_bytes), "1048576", 0, 67108864, NULL, false,
 	  "largest request body accepted; larger gets 413" },
 	{ "DB_TIMEOUT_MS", K_LONG, OFF(db_timeout_ms), "2000", 50, 60000, NULL, false,
@@ -201,6 +203,16 @@ load_key(struct gb_config *c, const struct key *k, char *const *envp,
 			e = GB_ECONFIG;
 		}
 		break;
+	case K_OCTAL:
+		if (val[0] != '0' || strspn(val, "01234567") != strlen(val) ||
+		    strlen(val) > 4 || strtol(val, NULL, 8) > k->max) {
+			set_err(err, k->name, "must be an octal mode from 0000 to 0%lo, not \"%.40s\"",
+			        (unsigned long)k->max, val);
+			e = GB_ECONFIG;
+		} else {
+			*(long *)field = strtol(val, NULL, 8);
+		}
+		break;
 	case K_ENUM:
 		for (i = 0; k->choices[i] != NULL; i++)
 			if (strcmp(val, k->choices[i]) == 0)
@@ -275,6 +287,9 @@ gb_config_print(const struct gb_config *c, int fd)
 			rc = dprintf(fd, "%s=%s\n", keys[i].name, *(char *const *)field);
 		else if (keys[i].type == K_LONG)
 			rc = dprintf(fd, "%s=%ld\n", keys[i].name, *(const long *)field);
+		else if (keys[i].type == K_OCTAL)
+			rc = dprintf(fd, "%s=0%lo\n", keys[i].name,
+			             (unsigned long)*(const long *)field);
 		else
 			rc = dprintf(fd, "%s=%s\n", keys[i].name,
 			             keys[i].choices[*(const long *)field]);

@@ -20,6 +20,7 @@ struct gb_config {
 	char *redis_url;
 	char *run_dir;
 	long threads;
+	long socket_mode;        /* for --listen unix:PATH */
 	long max_body_bytes;
 	long db_timeout_ms;
 	long redis_timeout_ms;

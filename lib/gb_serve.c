@@ -312,7 +312,7 @@ is_listening_socket(int fd)
 
 /* Opens unix:PATH or HOST:PORT ([v6]:PORT); -1 with a message on stderr. */
 static int
-open_listener(const char *spec, const char *prog)
+open_listener(const char *spec, const char *prog, mode_t mode)
 {
 	int fd = -1, one = 1, e;
 	struct sockaddr_un sun;
@@ -337,7 +337,7 @@ open_listener(const char *spec, const char *prog)
 			unlink(path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-		    chmod(path, 0660) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
+		    chmod(path, mode) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
 			goto err;
 		return fd;
 	}
@@ -546,7 +546,7 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 	lpid = getenv("LISTEN_PID");
 	lfds = getenv("LISTEN_FDS");
 	if (listen_spec != NULL) {
-		s.listen_fd = open_listener(listen_spec, app->name);
+		s.listen_fd = open_listener(listen_spec, app->name, (mode_t)s.cfg.socket_mode);
 		if (s.listen_fd < 0) {
 			rc = 69;
 			goto out;
