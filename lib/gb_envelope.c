@@ -23,11 +23,11 @@ write_envelope(struct gb_resp *r, const char *request_id, bool ok, const char *m
 	gb_buf_putc(b, ':');
 	if (payload == NULL)
 		gb_buf_puts(b, ok ? "null" : "{}");
-	else if (json_dump_callback(payload, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+	else if (json_dump_callback(payload, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(9)) != 0)
 		b->failed = true;
 	if (meta != NULL) {
 		gb_buf_puts(b, ",\"meta\":");
-		if (json_dump_callback(meta, dump_cb, b, JSON_COMPACT) != 0)
+		if (json_dump_callback(meta, dump_cb, b, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0)
 			b->failed = true;
 	}
 	gb_buf_puts(b, ",\"request_id\":");
