@@ -121,6 +121,25 @@ connect_db(struct gb_db *db, int64_t deadline)
 	return GB_OK;
 }
 
+/* An idle connection has nothing to read unless the server closed it or
+ * told it to go (restart, idle kill): check before reusing it, so a stale
+ * connection costs a reconnect, not the request.  Nothing is retried after
+ * sending, so no statement can run twice. */
+static void
+drop_if_closed(struct gb_db *db)
+{
+	struct pollfd p = { .fd = PQsocket(db->conn), .events = POLLIN };
+
+	if (PQstatus(db->conn) != CONNECTION_OK || p.fd < 0) {
+		drop(db, NULL);
+		return;
+	}
+	/* We never LISTEN, so what is there is the server's goodbye (a FATAL
+	 * notice that libpq would only report once it reads EOF). */
+	if (poll(&p, 1, 0) > 0)
+		drop(db, "connection closed by the server");
+}
+
 static enum gb_err
 query_until(struct gb_db *db, const char *sql, int nparams, const char *const *params,
             int64_t deadline, PGresult **out)
@@ -130,8 +149,8 @@ query_until(struct gb_db *db, const char *sql, int nparams, const char *const *p
 	int r;
 
 	*out = NULL;
-	if (db->conn != NULL && PQstatus(db->conn) != CONNECTION_OK)
-		drop(db, NULL);
+	if (db->conn != NULL)
+		drop_if_closed(db);
 	if (db->conn == NULL && (e = connect_db(db, deadline)) != GB_OK)
 		return e;
 	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0))
@@ -155,18 +174,14 @@ query_until(struct gb_db *db, const char *sql, int nparams, const char *const *p
 		PQclear(last);
 		last = res;
 	}
-	if (last == NULL)
+	if (last == NULL || PQstatus(db->conn) != CONNECTION_OK)
 		goto fail;
-	if (PQresultStatus(last) == PGRES_FATAL_ERROR && PQstatus(db->conn) != CONNECTION_OK) {
-		PQclear(last);
-		goto fail;
-	}
 	*out = last;
 	return GB_OK;
 timeout:
 	PQclear(last);
-	/* The server may still be running it; cancel cannot be trusted to
-	 * arrive on a hung server, so the connection goes. */
+	/* The server may still be running it; a cancel cannot be trusted to
+	 * reach a hung server, so the connection goes. */
 	drop(db, "query timed out");
 	return GB_ETIMEOUT;
 fail:

@@ -2,6 +2,7 @@
 #include "gb_redis.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,19 @@ setup(struct gb_redis *r)
 	return GB_OK;
 }
 
+/* Redis sends nothing unasked on a connection like ours: one that is
+ * readable while idle was closed by the server (restart, timeout), so it is
+ * replaced before use rather than failing the command.  Nothing is retried
+ * after sending, so no command runs twice. */
+static void
+drop_if_closed(struct gb_redis *r)
+{
+	struct pollfd p = { .fd = r->c->fd, .events = POLLIN };
+
+	if (r->c->err || poll(&p, 1, 0) > 0)
+		drop(r, "connection closed by the server");
+}
+
 redisReply *
 gb_redis_command(struct gb_redis *r, enum gb_err *err, const char *fmt, ...)
 {
@@ -226,6 +240,8 @@ gb_redis_command(struct gb_redis *r, enum gb_err *err, const char *fmt, ...)
 	enum gb_err e = GB_OK;
 	va_list ap;
 
+	if (r->c != NULL)
+		drop_if_closed(r);
 	if (r->c == NULL && (e = setup(r)) != GB_OK)
 		goto err;
 	va_start(ap, fmt);

@@ -1,0 +1,57 @@
+"""lighttpd spawning the programs itself (bin-path) from the shipped config."""
+import subprocess
+
+import pytest
+
+from conftest import envelope_error, free_port
+
+
+@pytest.fixture(scope="module")
+def lighttpd(stack):
+    port = free_port()
+    stack.ctl("lighttpd-start", "--build", stack.build, "--http-port", port)
+    yield port
+    stack.ctl("lighttpd-stop")
+
+
+def spawned(stack):
+    out = subprocess.run(["pgrep", "-f", f"^{stack.build}/fcgi/(\\.libs/(lt-)?)?gerbang-health$"],
+                         capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def test_spawned_program_answers(stack, lighttpd):
+    r = stack.get("/healthz", port=lighttpd)
+    assert r.status == 200, r
+    assert r.json["ok"] is True
+    assert r.json["request_id"] == r.header("x-request-id")
+    assert r.header("x-content-type-options") == "nosniff"
+    assert len(spawned(stack)) >= 1
+
+
+def test_spawned_program_reaches_dependencies(stack, lighttpd):
+    r = stack.get("/readyz", port=lighttpd)
+    assert r.status == 200, r
+    assert r.json["data"]["checks"]["postgres"]["status"] == "up"
+
+
+def test_spawned_routes_and_errors(stack, lighttpd):
+    assert stack.get("/", port=lighttpd).json["data"]["name"] == "gerbang"
+    assert stack.get("/healthz/", port=lighttpd).status == 200
+    assert stack.get("/version", port=lighttpd).status == 200
+    r = stack.request("POST", "/healthz", body=b"", port=lighttpd)
+    envelope_error(r, 405)
+    envelope_error(stack.get("/healthz?a=%zz", port=lighttpd), 400)
+
+
+def test_request_id_through_lighttpd(stack, lighttpd):
+    r = stack.get("/healthz", port=lighttpd, headers={"X-Request-Id": "via-lighttpd"})
+    assert r.header("x-request-id") == "via-lighttpd"
+
+
+def test_stop_leaves_no_program(stack):
+    port = free_port()
+    stack.ctl("lighttpd-start", "--build", stack.build, "--http-port", port)
+    assert stack.get("/healthz", port=port).status == 200
+    stack.ctl("lighttpd-stop")
+    assert spawned(stack) == []
