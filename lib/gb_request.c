@@ -108,7 +108,6 @@ gb_req_parse(struct gb_req *r, struct gb_arena *a, char *const *envp,
 	}
 	if (r->raw_path == NULL)
 		return GB_ENOMEM;
-	/* A fragment is never part of a request target; a raw '#' is junk. */
 	err = gb_path_normalize(a, r->raw_path, strlen(r->raw_path), &path);
 	if (err != GB_OK) {
 		set_error(e, err, "path", err == GB_ETOOBIG ? "the path is too long" :
