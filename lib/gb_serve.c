@@ -174,7 +174,7 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 		goto out;
 	}
 	if (e == GB_EMETHOD) {
-		gb_header(c, "Allow", gb_arena_strdup(c->arena, c->match.allow));
+		gb_header(c, "Allow", c->match.allow);   /* lives in c until sent */
 		gb_fail(c, 405, "method not allowed", NULL);
 		goto out;
 	}

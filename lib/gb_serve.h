@@ -56,9 +56,9 @@ int gb_serve_main(int argc, char **argv, const struct gb_app *app);
 /* Answer with a success envelope; data is stolen (NULL: null). */
 void gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data);
 
-/* Answer with an error envelope; errors is stolen (NULL: {}).  A 5xx
- * message is replaced by a generic one unless it is the caller's own text
- * meant for clients: never pass library error strings here. */
+/* Answer with an error envelope; errors is stolen (NULL: {}).  message and
+ * errors reach the client as they are: never pass library or system error
+ * text (it goes to the log). */
 void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
 
 /* Answer with the error a failed gb_req_* call described. */
