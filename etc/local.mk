@@ -1,0 +1,48 @@
+# etc/ - configuration shipped with gerbang: systemd units, tmpfiles.d,
+# /etc/default/gerbang, the nginx site and snippets, the lighttpd module.
+# Installed as data so that `make install` (and the Debian package, which
+# runs it) puts every file where its consumer looks for it.
+#
+# A new FastCGI program gerbang-X adds its two units to
+# dist_systemdsystemunit_DATA and nothing else here (its nginx locations
+# and lighttpd block go into the existing files).
+
+# systemd: one .socket + .service pair per FastCGI program.
+# systemdsystemunitdir comes from configure (--with-systemdsystemunitdir).
+dist_systemdsystemunit_DATA = \
+	etc/systemd/gerbang-health.socket \
+	etc/systemd/gerbang-health.service
+
+# /run/gerbang: owner, group and mode (see the file).
+tmpfilesdir = $(prefix)/lib/tmpfiles.d
+dist_tmpfiles_DATA = etc/systemd/tmpfiles.d/gerbang.conf
+
+# Environment read by every unit (EnvironmentFile=-/etc/default/gerbang).
+sysconfdefaultdir = $(sysconfdir)/default
+dist_sysconfdefault_DATA = etc/default/gerbang
+
+# nginx: the snippets keep their names; the site is installed as
+# sites-available/gerbang (no .conf), which automake's _DATA cannot rename,
+# hence the install-data-local rule below.
+nginxsnippetsdir = $(sysconfdir)/nginx/snippets
+dist_nginxsnippets_DATA = \
+	etc/nginx/gerbang-fastcgi.conf \
+	etc/nginx/gerbang-fastcgi-params.conf
+nginxsitesdir = $(sysconfdir)/nginx/sites-available
+EXTRA_DIST += etc/nginx/gerbang.conf
+
+# lighttpd: enable with lighty-enable-mod gerbang.
+lighttpdconfdir = $(sysconfdir)/lighttpd/conf-available
+dist_lighttpdconf_DATA = etc/lighttpd/50-gerbang.conf
+
+install-data-local: gb-install-nginx-site
+uninstall-local: gb-uninstall-nginx-site
+
+gb-install-nginx-site:
+	$(MKDIR_P) '$(DESTDIR)$(nginxsitesdir)'
+	$(INSTALL_DATA) '$(srcdir)/etc/nginx/gerbang.conf' '$(DESTDIR)$(nginxsitesdir)/gerbang'
+
+gb-uninstall-nginx-site:
+	rm -f '$(DESTDIR)$(nginxsitesdir)/gerbang'
+
+.PHONY: gb-install-nginx-site gb-uninstall-nginx-site

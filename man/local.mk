@@ -1,0 +1,6 @@
+# man/ - one page per installed program (section 8 for the FastCGI programs
+# and daemons, 1 for user commands) and gerbang(7) for the suite.  A new
+# program adds its page here.
+dist_man_MANS += \
+	man/gerbang.7 \
+	man/gerbang-health.8
