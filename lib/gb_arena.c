@@ -134,6 +134,7 @@ gb_arena_strndup(struct gb_arena *a, const char *s, size_t n)
 
 	if (s == NULL || n == SIZE_MAX)
 		return NULL;
+	n = strnlen(s, n);      /* like strndup(3): never read past the NUL */
 	p = gb_arena_alloc(a, n + 1);
 	if (p == NULL)
 		return NULL;

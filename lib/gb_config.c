@@ -272,6 +272,41 @@ gb_config_free(struct gb_config *c)
 	}
 }
 
+/* dprintf(3) leaks its buffer when the write fails (glibc 2.36), so each
+ * line is formatted in memory and written with write(2). */
+static int
+put_line(int fd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+put_line(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+	size_t off = 0;
+	ssize_t w;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	while (off < (size_t)n) {
+		w = write(fd, s + off, (size_t)n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	free(s);
+	return off == (size_t)n ? 0 : -1;
+}
+
 int
 gb_config_print(const struct gb_config *c, int fd)
 {
@@ -282,17 +317,17 @@ gb_config_print(const struct gb_config *c, int fd)
 	for (i = 0; i < NKEYS && rc >= 0; i++) {
 		field = (const char *)c + keys[i].off;
 		if (keys[i].secret)
-			rc = dprintf(fd, "%s=(set)\n", keys[i].name);
+			rc = put_line(fd, "%s=(set)\n", keys[i].name);
 		else if (keys[i].type == K_STR)
-			rc = dprintf(fd, "%s=%s\n", keys[i].name, *(char *const *)field);
+			rc = put_line(fd, "%s=%s\n", keys[i].name, *(char *const *)field);
 		else if (keys[i].type == K_LONG)
-			rc = dprintf(fd, "%s=%ld\n", keys[i].name, *(const long *)field);
+			rc = put_line(fd, "%s=%ld\n", keys[i].name, *(const long *)field);
 		else if (keys[i].type == K_OCTAL)
-			rc = dprintf(fd, "%s=0%lo\n", keys[i].name,
-			             (unsigned long)*(const long *)field);
+			rc = put_line(fd, "%s=0%lo\n", keys[i].name,
+			              (unsigned long)*(const long *)field);
 		else
-			rc = dprintf(fd, "%s=%s\n", keys[i].name,
-			             keys[i].choices[*(const long *)field]);
+			rc = put_line(fd, "%s=%s\n", keys[i].name,
+			              keys[i].choices[*(const long *)field]);
 	}
 	return rc < 0 ? -1 : 0;
 }

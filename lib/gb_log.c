@@ -49,7 +49,7 @@ begin(struct gb_buf *b, enum gb_log_level level, const char *msg)
 	gb_buf_puts(b, "{\"ts\":\"");
 	gb_buf_puts(b, gb_rfc3339_now(ts, sizeof(ts)));
 	gb_buf_puts(b, "\",\"level\":\"");
-	gb_buf_puts(b, level_names[level]);
+	gb_buf_puts(b, (unsigned)level <= GB_LOG_ERROR ? level_names[level] : "error");
 	gb_buf_puts(b, "\",\"msg\":");
 	gb_buf_json_str(b, msg, strlen(msg));
 	field(b, "service", service);

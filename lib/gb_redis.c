@@ -71,7 +71,8 @@ gb_redis_url_parse(const char *url, struct gb_redis_addr *a, const char **why)
 		return bad(why, "must start with redis:// or unix:");
 	p = url + 8;
 	end = p + strcspn(p, "/");
-	at = memchr(p, '@', (size_t)(end - p));
+	/* The last '@': a password may hold one (better percent-encoded). */
+	at = memrchr(p, '@', (size_t)(end - p));
 	if (at != NULL) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 

@@ -106,8 +106,10 @@ gb_req_parse(struct gb_req *r, struct gb_arena *a, char *const *envp,
 		q = gb_req_param(r, "QUERY_STRING");
 		r->query_string = q != NULL ? q : "";
 	}
-	if (r->raw_path == NULL)
+	if (r->raw_path == NULL) {
+		set_error(e, GB_ENOMEM, NULL, "out of memory");
 		return GB_ENOMEM;
+	}
 	err = gb_path_normalize(a, r->raw_path, strlen(r->raw_path), &path);
 	if (err != GB_OK) {
 		set_error(e, err, "path", err == GB_ETOOBIG ? "the path is too long" :
@@ -140,8 +142,10 @@ gb_req_body(struct gb_req *r, struct gb_req_error *e)
 	}
 	want = r->content_length > 0 ? (size_t)r->content_length : 0;
 	buf = gb_arena_alloc(r->arena, want + 1);
-	if (buf == NULL)
+	if (buf == NULL) {
+		set_error(e, GB_ENOMEM, NULL, "out of memory");
 		return GB_ENOMEM;
+	}
 	while (len < want && r->body_read != NULL) {
 		n = r->body_read(r->body_io, buf + len, want - len);
 		if (n <= 0)

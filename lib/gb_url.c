@@ -131,6 +131,10 @@ gb_path_normalize(struct gb_arena *a, const char *raw, size_t len, char **out)
 	seg = gb_arena_alloc(a, len + 1);
 	if (buf == NULL || seg == NULL)
 		return GB_ENOMEM;
+	/* Raw bytes a request target never holds: controls, space, '#'. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)raw[i] <= ' ' || raw[i] == 0x7f || raw[i] == '#')
+			return GB_EINVAL;
 	trailing = len > 1 && raw[len - 1] == '/';
 	for (i = 1, start = 1; i <= len; i++) {
 		if (i < len && raw[i] != '/')

@@ -45,8 +45,8 @@ const char *gb_query_get(const struct gb_query *q, const char *key);
 
 /* Normalizes a raw (still encoded) absolute path: each segment is decoded,
  * empty and "." segments are dropped, ".." removes the one before it, and a
- * trailing slash is kept.  An encoded '/', a NUL or control byte, a bad
- * escape, a relative path or ".." above the root is GB_EINVAL; longer than
+ * trailing slash is kept.  An encoded '/', a NUL or control byte (raw or
+ * encoded), a raw space or '#', a bad escape, a relative path or ".." above the root is GB_EINVAL; longer than
  * GB_PATH_MAX is GB_ETOOBIG.  *out is set only on GB_OK. */
 enum gb_err gb_path_normalize(struct gb_arena *a, const char *raw, size_t len,
                               char **out);

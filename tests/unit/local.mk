@@ -1,0 +1,75 @@
+# Unit tests (Check), one program per lib/ module, and the exported-symbols
+# check.  Included from the root Makefile.am.
+
+GB_UNIT_TESTS = \
+	tests/unit/test_gb_arena \
+	tests/unit/test_gb_buf \
+	tests/unit/test_gb_config \
+	tests/unit/test_gb_envelope \
+	tests/unit/test_gb_err \
+	tests/unit/test_gb_log \
+	tests/unit/test_gb_redis \
+	tests/unit/test_gb_reqid \
+	tests/unit/test_gb_request \
+	tests/unit/test_gb_response \
+	tests/unit/test_gb_router \
+	tests/unit/test_gb_url
+
+check_PROGRAMS += $(GB_UNIT_TESTS)
+TESTS += $(GB_UNIT_TESTS) tests/unit/exports.sh
+EXTRA_DIST += tests/unit/exports.sh
+
+# exports.sh finds lib/.libs/libgerbang.so through abs_top_builddir, so it
+# works from an out-of-tree build.  Later parts may add with +=.
+AM_TESTS_ENVIRONMENT = abs_top_builddir='$(abs_top_builddir)'; export abs_top_builddir;
+
+GB_UNIT_CFLAGS = $(AM_CFLAGS) $(DEP_CFLAGS) $(CHECK_CFLAGS)
+GB_UNIT_LIBS = lib/libgerbang.la $(CHECK_LIBS) $(DEP_LIBS)
+
+tests_unit_test_gb_arena_SOURCES = tests/unit/test_gb_arena.c tests/unit/gb_test.h
+tests_unit_test_gb_arena_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_arena_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_buf_SOURCES = tests/unit/test_gb_buf.c tests/unit/gb_test.h
+tests_unit_test_gb_buf_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_buf_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_config_SOURCES = tests/unit/test_gb_config.c tests/unit/gb_test.h
+tests_unit_test_gb_config_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_config_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_envelope_SOURCES = tests/unit/test_gb_envelope.c tests/unit/gb_test.h
+tests_unit_test_gb_envelope_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_envelope_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_err_SOURCES = tests/unit/test_gb_err.c tests/unit/gb_test.h
+tests_unit_test_gb_err_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_err_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_log_SOURCES = tests/unit/test_gb_log.c tests/unit/gb_test.h
+tests_unit_test_gb_log_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_log_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_redis_SOURCES = tests/unit/test_gb_redis.c tests/unit/gb_test.h
+tests_unit_test_gb_redis_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_redis_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_reqid_SOURCES = tests/unit/test_gb_reqid.c tests/unit/gb_test.h
+tests_unit_test_gb_reqid_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_reqid_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_request_SOURCES = tests/unit/test_gb_request.c tests/unit/gb_test.h
+tests_unit_test_gb_request_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_request_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_response_SOURCES = tests/unit/test_gb_response.c tests/unit/gb_test.h
+tests_unit_test_gb_response_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_response_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_router_SOURCES = tests/unit/test_gb_router.c tests/unit/gb_test.h
+tests_unit_test_gb_router_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_router_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_url_SOURCES = tests/unit/test_gb_url.c tests/unit/gb_test.h
+tests_unit_test_gb_url_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_url_LDADD = $(GB_UNIT_LIBS)

@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh BUILD_DIR - throughput, latency and memory of gerbang
+# against the floors of its architecture.  A measurement, not a test: it
+# prints figures and the bars they are held to, and exits 0 unless something
+# could not run.
+#
+# One private stack (scripts/stack, nginx access log off) in a temporary
+# directory, plus bare-fcgi (tests/bench/bare-fcgi.c: the least a libfcgi
+# responder can do) and one bench nginx with a single worker that serves
+#   /floor/static  nginx `return 200` with a JSON body of /healthz's size
+#   /floor/fcgi    fastcgi_pass to bare-fcgi
+#   /healthz       fastcgi_pass to the stack's gerbang-health
+# so every target goes through the same nginx worker and FastCGI settings.
+# Each target: wrk warm-up 2 s, then wrk -t2 -c32 -d${BENCH_SECONDS}s --latency.
+# Then gerbang-health's RSS at idle and after at least 200,000 requests.
+#
+# Environment: BENCH_SECONDS (default 10), GERBANG_THREADS (threads per
+# program, default 4, passed to the stack), BENCH_KEEP=1 keeps the temporary
+# directory (logs) after the run.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 64; }
+BUILD=$(cd "$1" && pwd) || exit 66
+SECS=${BENCH_SECONDS:-10}
+if ! [[ $SECS =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ] || [ "$SECS" -gt 600 ]; then
+	echo "bench: BENCH_SECONDS must be 1..600" >&2
+	exit 64
+fi
+THREADS=${GERBANG_THREADS:-4}
+WARM=2
+CONNS=32
+WRK_THREADS=2
+RSS_REQUESTS=200000
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+for t in wrk nginx gcc pkg-config python3 curl timeout; do
+	command -v "$t" >/dev/null || die "$t not found (scripts/dev installs what is missing)"
+done
+[ -x "$BUILD/fcgi/gerbang-health" ] || die "$BUILD/fcgi/gerbang-health not built"
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+BARE_PID="" WRK_PID="" STACK_STARTED=0
+TMP=$(mktemp -d /tmp/gerbang-bench-XXXXXX)
+D=$TMP/stack          # scripts/stack's directory
+B=$TMP/bench          # bench nginx, bare-fcgi, wrk output
+
+# stop_pid PID [SIGNAL]: signal, wait up to 10 s, then SIGKILL.
+stop_pid() {
+	local pid=$1 sig=${2:-TERM} i
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -"$sig" "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	stop_pid "$WRK_PID" TERM
+	[ -f "$B/nginx.pid" ] && stop_pid "$(cat "$B/nginx.pid")" QUIT
+	stop_pid "$BARE_PID" TERM
+	wait 2>/dev/null || true
+	if [ $STACK_STARTED = 1 ]; then
+		# Without DIR/build, `stack stop` skips lighttpd_stop, whose pkill -f
+		# by program path would reach programs of other stacks of this
+		# build; every process of ours is stopped by its pid file.
+		rm -f "$D/build"
+		STACK_QUIET=1 "$SRC/scripts/stack" stop "$D" >/dev/null 2>&1 ||
+			note "scripts/stack stop failed; see $D/log"
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
+		note "logs kept in $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+chmod 755 "$TMP"      # nginx workers (www-data) reach sockets below it
+mkdir -p "$B/snippets" "$B/tmp"
+chmod 755 "$B"
+chown www-data "$B/tmp"
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- bare-fcgi ----------------------------------------------------------------
+BARE=$BUILD/tests/bench/bare-fcgi
+mkdir -p "$(dirname "$BARE")"
+if [ ! -x "$BARE" ] || [ "$SRC/tests/bench/bare-fcgi.c" -nt "$BARE" ]; then
+	# shellcheck disable=SC2046
+	gcc -std=c11 -O2 -Wall -Wextra -pthread -o "$BARE" "$SRC/tests/bench/bare-fcgi.c" \
+		$(pkg-config --cflags --libs fcgi) || die "cannot build bare-fcgi"
+fi
+
+# --- the stack -------------------------------------------------------------------
+HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) BENCH_PORT=$(free_port)
+STACK_STARTED=1
+GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS STACK_QUIET=1 \
+	timeout 120 "$SRC/scripts/stack" start "$D" --build "$BUILD" \
+	--http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" >"$B/stack-start.log" 2>&1 ||
+	{ cat "$B/stack-start.log" >&2; die "the stack did not start"; }
+RUN=$D/run
+
+"$BARE" "$B/bare.sock" 4 </dev/null >"$B/bare-fcgi.log" 2>&1 &
+BARE_PID=$!
+
+# --- the bench nginx -----------------------------------------------------------
+cp /etc/nginx/fastcgi_params "$B/"
+cp "$SRC/etc/nginx/gerbang-fastcgi-params.conf" "$B/snippets/"
+# 139 bytes of JSON, the size of gerbang-health's /healthz envelope.
+STATIC_BODY='{"ok":true,"message":"alive","data":{"status":"ok","timestamp":"2026-01-01T00:00:00.000Z"},"request_id":"00000000000000000000000000000000"}'
+cat >"$B/nginx.conf" <<EOF
+user www-data;
+worker_processes 1;
+pid $B/nginx.pid;
+error_log $B/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server_tokens off;
+    client_body_temp_path $B/tmp/body;
+    fastcgi_temp_path $B/tmp/fastcgi;
+    proxy_temp_path $B/tmp/proxy;
+    uwsgi_temp_path $B/tmp/uwsgi;
+    scgi_temp_path $B/tmp/scgi;
+    # The FastCGI settings of etc/nginx/gerbang-fastcgi.conf.
+    fastcgi_keep_conn off;
+    fastcgi_connect_timeout 5s;
+    fastcgi_read_timeout 60s;
+    fastcgi_intercept_errors off;
+    server {
+        listen 127.0.0.1:$BENCH_PORT;
+        location = /floor/static {
+            types { }
+            default_type application/json;
+            return 200 '$STATIC_BODY';
+        }
+        location = /floor/fcgi {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$B/bare.sock;
+        }
+        location = /healthz {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$RUN/health.sock;
+        }
+    }
+}
+EOF
+nginx -p "$B" -c nginx.conf -t >"$B/nginx-test.log" 2>&1 || { cat "$B/nginx-test.log" >&2; die "bench nginx config invalid"; }
+nginx -p "$B" -c nginx.conf || die "bench nginx did not start"
+
+BASE=http://127.0.0.1:$BENCH_PORT
+NAMES=(static fcgi healthz)
+declare -A URL=([static]=$BASE/floor/static [fcgi]=$BASE/floor/fcgi [healthz]=$BASE/healthz)
+declare -A LABEL=([static]="nginx static" [fcgi]="bare libfcgi" [healthz]="/healthz")
+for n in "${NAMES[@]}"; do
+	ok=0
+	for ((i = 0; i < 100; i++)); do
+		if [ "$(curl -s -o "$B/probe-$n" -w '%{http_code}' --max-time 2 "${URL[$n]}" || true)" = 200 ]; then
+			ok=1
+			break
+		fi
+		sleep 0.1
+	done
+	[ $ok = 1 ] || die "${URL[$n]} does not answer 200 (logs: $B, $D/log)"
+done
+
+# --- process facts ------------------------------------------------------------
+HEALTH_PID=$(cat "$RUN/health.pid")
+HEALTH_EXE=$(readlink "/proc/$HEALTH_PID/exe") || die "gerbang-health (pid $HEALTH_PID) is not running"
+case $HEALTH_EXE in
+*/gerbang-health) ;;
+*) note "pid $HEALTH_PID is $HEALTH_EXE, not gerbang-health: RSS figures would be wrong" ;;
+esac
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+proc_threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
+
+HEALTH_RSS_IDLE=$(rss_kib "$HEALTH_PID")
+HEALTH_RSS_SPLIT=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
+	END { printf "anon %.2f + file %.2f", a / 1024, f / 1024 }' "/proc/$HEALTH_PID/status")
+BARE_RSS_IDLE=$(rss_kib "$BARE_PID")
+
+# --- wrk ----------------------------------------------------------------------------
+# wrk_run NAME URL SECONDS OUT: one bounded wrk; OUT gets its output and
+# OUT.v "rps p50_ms p99_ms requests non2xx socket_errors".
+wrk_run() {
+	local url=$2 secs=$3 out=$4 rc=0
+	timeout -k 5 $((secs + 20)) wrk -t$WRK_THREADS -c$CONNS -d"${secs}s" --latency "$url" \
+		>"$out" 2>&1 &
+	WRK_PID=$!
+	wait "$WRK_PID" || rc=$?
+	WRK_PID=""
+	[ $rc = 0 ] || { cat "$out" >&2; die "wrk on $url failed (exit $rc)"; }
+	awk '
+	function ms(v,   n, u) {
+		n = v + 0
+		u = v; sub(/^[0-9.]+/, "", u)
+		if (u == "us") return n / 1000
+		if (u == "ms") return n
+		if (u == "s") return n * 1000
+		if (u == "m") return n * 60000
+		if (u == "h") return n * 3600000
+		return -1
+	}
+	$1 == "50%" { p50 = ms($2) }
+	$1 == "99%" { p99 = ms($2) }
+	/ requests in / { reqs = $1 }
+	/^ *Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
+	/^ *Non-2xx or 3xx responses:/ { non = $NF }
+	/^Requests\/sec:/ { rps = $2 }
+	END { printf "%.2f %.3f %.3f %d %d %d\n", rps, p50, p99, reqs, non, sock }' "$out" >"$out.v"
+}
+
+# CPU time (user+system, all threads) a process has used, in clock ticks.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
+TICK=$(getconf CLK_TCK)
+NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$B/nginx.pid")" | head -n 1 | tr -d ' ')
+declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID)
+# us of CPU per request: ticks, requests.
+us_per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else printf "-" }'; }
+
+declare -A RPS P50 P99 REQS ERRS NGX_CPU PROG_CPU
+HEALTHZ_SERVED=0
+for n in "${NAMES[@]}"; do
+	wrk_run "$n" "${URL[$n]}" $WARM "$B/wrk-$n-warm.txt"
+	read -r _ _ _ wreqs wnon wsock <"$B/wrk-$n-warm.txt.v"
+	[ "$n" = healthz ] && HEALTHZ_SERVED=$((HEALTHZ_SERVED + wreqs))
+	ng0=$(cpu_ticks "$NGINX_WORKER") pr0=0
+	[ -z "${PROG_PID[$n]}" ] || pr0=$(cpu_ticks "${PROG_PID[$n]}")
+	wrk_run "$n" "${URL[$n]}" "$SECS" "$B/wrk-$n.txt"
+	read -r "RPS[$n]" "P50[$n]" "P99[$n]" "REQS[$n]" wnon wsock <"$B/wrk-$n.txt.v"
+	NGX_CPU[$n]=$(us_per_req $(($(cpu_ticks "$NGINX_WORKER") - ng0)) "${REQS[$n]}")
+	PROG_CPU[$n]=-
+	[ -z "${PROG_PID[$n]}" ] ||
+		PROG_CPU[$n]=$(us_per_req $(($(cpu_ticks "${PROG_PID[$n]}") - pr0)) "${REQS[$n]}")
+	ERRS[$n]=""
+	[ "$wnon" = 0 ] || ERRS[$n]+="non-2xx=$wnon "
+	[ "$wsock" = 0 ] || ERRS[$n]+="socket=$wsock "
+	[ "$n" = healthz ] && HEALTHZ_SERVED=$((HEALTHZ_SERVED + ${REQS[$n]}))
+done
+BARE_RSS_LOADED=$(rss_kib "$BARE_PID")
+HEALTH_RSS_WARM=$(rss_kib "$HEALTH_PID")
+
+# Top up /healthz until the program has served RSS_REQUESTS in all.
+TOPUP_ERRS=""
+for ((round = 0; round < 5 && HEALTHZ_SERVED < RSS_REQUESTS; round++)); do
+	rate=${RPS[healthz]%.*}
+	[ "${rate:-0}" -gt 0 ] || break
+	secs=$(((RSS_REQUESTS - HEALTHZ_SERVED) * 11 / 10 / rate + 1))
+	[ $secs -le 60 ] || secs=60
+	wrk_run healthz "${URL[healthz]}" "$secs" "$B/wrk-healthz-rss-$round.txt"
+	read -r _ _ _ wreqs wnon wsock <"$B/wrk-healthz-rss-$round.txt.v"
+	HEALTHZ_SERVED=$((HEALTHZ_SERVED + wreqs))
+	[ "$wnon" = 0 ] || TOPUP_ERRS+="non-2xx=$wnon "
+	[ "$wsock" = 0 ] || TOPUP_ERRS+="socket=$wsock "
+done
+HEALTH_RSS_END=$(rss_kib "$HEALTH_PID")
+kill -0 "$HEALTH_PID" 2>/dev/null || note "gerbang-health (pid $HEALTH_PID) is gone"
+
+# --- report -----------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
+
+echo
+echo "gerbang bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), build $BUILD"
+echo "machine: nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
+	"load average before the run $LOAD_BEFORE"
+echo "         bench nginx workers $(ps --no-headers --ppid "$(cat "$B/nginx.pid")" | wc -l)," \
+	"gerbang-health threads $THREADS (GERBANG_THREADS; /proc: $(proc_threads "$HEALTH_PID") incl. main)," \
+	"bare-fcgi threads 4"
+echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up; wrk, nginx" \
+	"and the programs share the same CPUs"
+echo
+printf '%-13s %10s %7s %7s %9s %8s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" \
+	"vs static" "vs floor" "nginx us/r" "prog us/r" errors
+for n in "${NAMES[@]}"; do
+	printf '%-13s %10s %7s %7s %9s %8s %10s %10s  %s\n' "${LABEL[$n]}" "${RPS[$n]}" \
+		"${P50[$n]}" "${P99[$n]}" \
+		"$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(ratio "${RPS[$n]}" "${RPS[fcgi]}")" \
+		"${NGX_CPU[$n]}" "${PROG_CPU[$n]}" "${ERRS[$n]:-none}${ERRS[$n]:+(* run with errors)}"
+done
+echo "(us/r: CPU microseconds, user+system, per request of the measured run, of the nginx"
+echo " worker and of the FastCGI program; less sensitive than req/s to a shared machine)"
+echo
+echo "/healthz vs bare libfcgi: $(ratio "${RPS[healthz]}" "${RPS[fcgi]}") (bar 0.85x)"
+echo
+GROWTH=$((HEALTH_RSS_END - HEALTH_RSS_IDLE))
+echo "gerbang-health RSS (pid $HEALTH_PID, $HEALTH_EXE):"
+printf '  %-34s %6s MiB  (bar: RSS idle <= 8 MiB)\n' "idle after start:" "$(mib "$HEALTH_RSS_IDLE")"
+printf '  %-34s %s MiB (file: mapped libraries)\n' "  of which" "$HEALTH_RSS_SPLIT"
+printf '  %-34s %6s MiB\n' "after the measured /healthz run:" "$(mib "$HEALTH_RSS_WARM")"
+printf '  %-34s %6s MiB%s\n' "after $HEALTHZ_SERVED /healthz requests:" "$(mib "$HEALTH_RSS_END")" \
+	"${TOPUP_ERRS:+  (top-up runs had errors: $TOPUP_ERRS)}"
+printf '  %-34s %6s MiB  (bar: growth < 1 MiB over 200,000 requests)\n' "growth since idle:" "$(mib "$GROWTH")"
+printf '  %-34s %6s MiB\n' "growth since the measured run:" "$(mib $((HEALTH_RSS_END - HEALTH_RSS_WARM)))"
+[ "$HEALTHZ_SERVED" -ge $RSS_REQUESTS ] || echo "  (only $HEALTHZ_SERVED requests served: growth is not over 200,000)"
+echo "bare-fcgi RSS (pid $BARE_PID, for comparison):"
+printf '  %-34s %6s MiB\n' "idle after start:" "$(mib "$BARE_RSS_IDLE")" \
+	"after its runs:" "$(mib "$BARE_RSS_LOADED")"
