@@ -19,6 +19,10 @@ static const struct {
 	[GB_EREDIS]    = { "redis unavailable", 503 },
 	[GB_ECONFIG]   = { "invalid configuration", 500 },
 	[GB_ESYS]      = { "system error", 500 },
+	[GB_EUNAUTH]   = { "unauthenticated", 401 },
+	[GB_EFORBIDDEN] = { "forbidden", 403 },
+	[GB_ECONFLICT] = { "conflict", 409 },
+	[GB_EVALIDATION] = { "invalid values", 422 },
 };
 
 const char *

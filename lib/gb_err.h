@@ -21,6 +21,10 @@ enum gb_err {
 	GB_EREDIS,      /* Redis unreachable or failed */
 	GB_ECONFIG,     /* bad configuration */
 	GB_ESYS,        /* a system call failed; errno says more */
+	GB_EUNAUTH,     /* no valid credentials (401) */
+	GB_EFORBIDDEN,  /* valid credentials, not allowed (403) */
+	GB_ECONFLICT,   /* conflicts with existing state, e.g. a duplicate (409) */
+	GB_EVALIDATION, /* well-formed but invalid values (422) */
 	GB_ERR_MAX
 };
 

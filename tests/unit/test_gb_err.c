@@ -23,6 +23,10 @@ static const struct {
 	{ GB_EREDIS, 503, "redis unavailable" },
 	{ GB_ECONFIG, 500, "invalid configuration" },
 	{ GB_ESYS, 500, "system error" },
+	{ GB_EUNAUTH, 401, "unauthenticated" },
+	{ GB_EFORBIDDEN, 403, "forbidden" },
+	{ GB_ECONFLICT, 409, "conflict" },
+	{ GB_EVALIDATION, 422, "invalid values" },
 };
 
 START_TEST(test_table_covers_enum)
