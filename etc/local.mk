@@ -11,7 +11,9 @@
 # systemdsystemunitdir comes from configure (--with-systemdsystemunitdir).
 dist_systemdsystemunit_DATA = \
 	etc/systemd/gerbang-health.socket \
-	etc/systemd/gerbang-health.service
+	etc/systemd/gerbang-health.service \
+	etc/systemd/gerbang-auth.socket \
+	etc/systemd/gerbang-auth.service
 
 # /run/gerbang: owner, group and mode (see the file).
 tmpfilesdir = $(prefix)/lib/tmpfiles.d

@@ -27,6 +27,8 @@ struct key {
 };
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+/* In the order of enum gb_jwt_alg. */
+static const char *const jwt_algs[] = { "HS256", "RS256", "ES256", NULL };
 
 #define OFF(f) offsetof(struct gb_config, f)
 
@@ -51,6 +53,24 @@ static const struct key keys[] = {
 	  "deadline of each /readyz check" },
 	{ "LOG_LEVEL", K_ENUM, OFF(log_level), "info", 0, 0, log_levels, false,
 	  "debug, info, warn or error" },
+	{ "JWT_ALG", K_ENUM, OFF(jwt_alg), "HS256", 0, 0, jwt_algs, false,
+	  "access token algorithm: HS256, RS256 or ES256 (exact)" },
+	{ "JWT_SECRET", K_STR, OFF(jwt_secret), "", 0, 0, NULL, true,
+	  "HS256 key, at least 32 bytes" },
+	{ "JWT_PRIVATE_KEY_FILE", K_STR, OFF(jwt_private_key_file), "", 0, 0, NULL, false,
+	  "RS256/ES256 PEM private key (programs that issue tokens)" },
+	{ "JWT_PUBLIC_KEY_FILE", K_STR, OFF(jwt_public_key_file), "", 0, 0, NULL, false,
+	  "RS256/ES256 PEM public key" },
+	{ "JWT_ISSUER", K_STR, OFF(jwt_issuer), "gerbang", 0, 0, NULL, false,
+	  "iss of access tokens, checked exactly" },
+	{ "JWT_AUDIENCE", K_STR, OFF(jwt_audience), "gerbang", 0, 0, NULL, false,
+	  "aud of access tokens, checked exactly" },
+	{ "JWT_LEEWAY_S", K_LONG, OFF(jwt_leeway_s), "30", 0, 600, NULL, false,
+	  "clock skew allowed on exp, nbf and iat" },
+	{ "ACCESS_TOKEN_TTL_S", K_LONG, OFF(access_token_ttl_s), "900", 60, 86400, NULL, false,
+	  "lifetime of access tokens" },
+	{ "REFRESH_TOKEN_TTL_S", K_LONG, OFF(refresh_token_ttl_s), "2592000", 300, 31536000, NULL, false,
+	  "lifetime of refresh tokens" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

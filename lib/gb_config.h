@@ -26,6 +26,16 @@ struct gb_config {
 	long redis_timeout_ms;
 	long ready_timeout_ms;
 	long log_level;          /* enum gb_log_level */
+	/* access tokens */
+	long jwt_alg;            /* enum gb_jwt_alg */
+	char *jwt_secret;        /* HS256 */
+	char *jwt_private_key_file;   /* RS256/ES256: signing (gerbang-auth, -admin) */
+	char *jwt_public_key_file;    /* RS256/ES256: verifying */
+	char *jwt_issuer;
+	char *jwt_audience;
+	long jwt_leeway_s;
+	long access_token_ttl_s;
+	long refresh_token_ttl_s;
 };
 
 struct gb_config_error {

@@ -40,6 +40,7 @@ struct io {
 struct server {
 	const struct gb_app *app;
 	struct gb_config cfg;
+	struct gb_auth *auth;
 	int listen_fd;
 	int stop_fd;           /* eventfd, readable once we are stopping */
 	atomic_bool stopping;
@@ -114,6 +115,15 @@ gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors)
 }
 
 void
+gb_fail_err(struct gb_ctx *c, enum gb_err e)
+{
+	int status = gb_err_status(e);
+
+	gb_fail(c, status, status >= 500 && status != 503 && status != 504 ?
+	        "internal error" : gb_strerror(e), NULL);
+}
+
+void
 gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e)
 {
 	int status = e->err == GB_ETOOBIG && e->field != NULL &&
@@ -145,6 +155,39 @@ send_response(struct gb_ctx *c, struct io *io, struct gb_buf *head)
 		io_write(io, r->body.data, r->body.len);
 }
 
+/* The route's policy: GB_OK to go on, else the response is already set. */
+static enum gb_err
+authorize(struct gb_ctx *c)
+{
+	const struct gb_route *rt = c->match.route;
+	const char *hdr, *why = "";
+	enum gb_err e;
+
+	if (rt->access == GB_PUBLIC)
+		return GB_OK;
+	hdr = gb_req_param(&c->req, "HTTP_AUTHORIZATION");
+	e = gb_auth_check(c->auth_keys, hdr, rt->roles, &c->auth, &why);
+	if (e == GB_OK) {
+		c->authenticated = true;
+		c->company_id = c->auth.company_id;
+		return GB_OK;
+	}
+	gb_log(GB_LOG_INFO, c->req.request_id, "access denied", "reason", why,
+	       "route", rt->pattern, NULL);
+	if (e == GB_EFORBIDDEN) {
+		c->authenticated = true;
+		c->company_id = c->auth.company_id;
+		gb_fail(c, 403, "forbidden", NULL);
+	} else {
+		gb_header(c, "WWW-Authenticate", hdr != NULL && *hdr != '\0' ?
+		          "Bearer realm=\"gerbang\", error=\"invalid_token\"" :
+		          "Bearer realm=\"gerbang\"");
+		gb_fail(c, 401, hdr != NULL && *hdr != '\0' ? "invalid or expired token" :
+		        "authentication required", NULL);
+	}
+	return e;
+}
+
 /* One request, start to end.  Everything it allocates is released by the
  * caller's arena reset. */
 static void
@@ -157,6 +200,7 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 
 	gb_resp_reset(&c->resp);
 	c->company_id = NULL;
+	c->authenticated = false;
 	c->match.route = NULL;
 	e = gb_req_parse(&c->req, c->arena, envp, &rerr);
 	c->req.body_read = io_read;
@@ -182,6 +226,8 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 		gb_fail(c, 500, "internal error", NULL);
 		goto out;
 	}
+	if (authorize(c) != GB_OK)
+		goto out;
 	c->match.route->handler(c);
 	if (c->resp.status == 0) {
 		gb_log(GB_LOG_ERROR, c->req.request_id, "handler gave no response",
@@ -208,6 +254,7 @@ ctx_init(struct gb_ctx *c, struct server *s, unsigned thread)
 	memset(c, 0, sizeof(*c));
 	c->app = s->app;
 	c->cfg = &s->cfg;
+	c->auth_keys = s->auth;
 	c->thread = thread;
 	c->arena = gb_arena_new(ARENA_BLOCK);
 	gb_buf_init(&c->resp.body, 0);
@@ -386,6 +433,17 @@ err:
 	return -1;
 }
 
+static bool
+needs_tokens(const struct gb_app *app)
+{
+	size_t i;
+
+	for (i = 0; i < app->nroutes; i++)
+		if (app->routes[i].access != GB_PUBLIC)
+			return true;
+	return false;
+}
+
 static void
 usage(FILE *f, const char *prog)
 {
@@ -535,6 +593,15 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 		rc = 78;
 		goto out;
 	}
+	if (app->signs_tokens || needs_tokens(app)) {
+		char reason[256];
+
+		if (gb_auth_new(&s.cfg, app->signs_tokens, &s.auth, reason, sizeof(reason)) != GB_OK) {
+			fprintf(stderr, "%s: configuration: %s\n", app->name, reason);
+			rc = 78;
+			goto out;
+		}
+	}
 	gb_log_init(app->service, (enum gb_log_level)s.cfg.log_level, STDERR_FILENO);
 	signal(SIGPIPE, SIG_IGN);
 	if (FCGX_Init() != 0) {
@@ -576,6 +643,7 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 	if (listen_spec != NULL)
 		close(s.listen_fd);
 out:
+	gb_auth_free(s.auth);
 	gb_config_free(&s.cfg);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "gb_auth.h"
 #include "gb_config.h"
 #include "gb_request.h"
 #include "gb_response.h"
@@ -32,6 +33,7 @@ struct gb_app {
 	const char *service;            /* "health", for logs and metrics */
 	const struct gb_route *routes;
 	size_t nroutes;
+	bool signs_tokens;              /* needs the private key (gerbang-auth) */
 };
 
 /* Per thread; handlers read req and match, and answer with gb_ok/gb_fail. */
@@ -43,6 +45,9 @@ struct gb_ctx {
 	struct gb_req req;
 	struct gb_route_match match;
 	struct gb_resp resp;
+	const struct gb_auth *auth_keys;  /* NULL when no route needs a token */
+	bool authenticated;             /* auth holds the caller's verified claims */
+	struct gb_jwt_claims auth;
 	const char *company_id;         /* the caller's tenant, once authenticated */
 	struct gb_db *db_handle;        /* use gb_ctx_db() */
 	struct gb_redis *redis_handle;  /* use gb_ctx_redis() */
@@ -60,6 +65,10 @@ void gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data);
  * errors reach the client as they are: never pass library or system error
  * text (it goes to the log). */
 void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
+
+/* Answer with the status of a library error (gb_err_status) and its
+ * generic text; internal errors say only "internal error". */
+void gb_fail_err(struct gb_ctx *c, enum gb_err e);
 
 /* Answer with the error a failed gb_req_* call described. */
 void gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e);

@@ -7,12 +7,15 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_config \
 	tests/unit/test_gb_envelope \
 	tests/unit/test_gb_err \
+	tests/unit/test_gb_jwt \
 	tests/unit/test_gb_log \
+	tests/unit/test_gb_password \
 	tests/unit/test_gb_redis \
 	tests/unit/test_gb_reqid \
 	tests/unit/test_gb_request \
 	tests/unit/test_gb_response \
 	tests/unit/test_gb_router \
+	tests/unit/test_gb_token \
 	tests/unit/test_gb_url
 
 check_PROGRAMS += $(GB_UNIT_TESTS)
@@ -46,9 +49,17 @@ tests_unit_test_gb_err_SOURCES = tests/unit/test_gb_err.c tests/unit/gb_test.h
 tests_unit_test_gb_err_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_err_LDADD = $(GB_UNIT_LIBS)
 
+tests_unit_test_gb_jwt_SOURCES = tests/unit/test_gb_jwt.c tests/unit/gb_test.h
+tests_unit_test_gb_jwt_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_jwt_LDADD = $(GB_UNIT_LIBS)
+
 tests_unit_test_gb_log_SOURCES = tests/unit/test_gb_log.c tests/unit/gb_test.h
 tests_unit_test_gb_log_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_log_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_password_SOURCES = tests/unit/test_gb_password.c tests/unit/gb_test.h
+tests_unit_test_gb_password_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_password_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_redis_SOURCES = tests/unit/test_gb_redis.c tests/unit/gb_test.h
 tests_unit_test_gb_redis_CFLAGS = $(GB_UNIT_CFLAGS)
@@ -69,6 +80,10 @@ tests_unit_test_gb_response_LDADD = $(GB_UNIT_LIBS)
 tests_unit_test_gb_router_SOURCES = tests/unit/test_gb_router.c tests/unit/gb_test.h
 tests_unit_test_gb_router_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_router_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_token_SOURCES = tests/unit/test_gb_token.c tests/unit/gb_test.h
+tests_unit_test_gb_token_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_token_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_url_SOURCES = tests/unit/test_gb_url.c tests/unit/gb_test.h
 tests_unit_test_gb_url_CFLAGS = $(GB_UNIT_CFLAGS)

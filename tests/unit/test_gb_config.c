@@ -440,7 +440,16 @@ START_TEST(test_print_defaults)
 	                 "DB_TIMEOUT_MS=2000\n"
 	                 "REDIS_TIMEOUT_MS=500\n"
 	                 "READY_TIMEOUT_MS=1000\n"
-	                 "LOG_LEVEL=info\n");
+	                 "LOG_LEVEL=info\n"
+	                 "JWT_ALG=HS256\n"
+	                 "JWT_SECRET=(set)\n"
+	                 "JWT_PRIVATE_KEY_FILE=\n"
+	                 "JWT_PUBLIC_KEY_FILE=\n"
+	                 "JWT_ISSUER=gerbang\n"
+	                 "JWT_AUDIENCE=gerbang\n"
+	                 "JWT_LEEWAY_S=30\n"
+	                 "ACCESS_TOKEN_TTL_S=900\n"
+	                 "REFRESH_TOKEN_TTL_S=2592000\n");
 }
 END_TEST
 

@@ -1,0 +1,402 @@
+/* gerbang-auth: login, refresh, logout and the caller's own record.
+ *
+ * Access tokens are short-lived JWTs; refresh tokens are opaque, stored
+ * hashed, rotated on every use, and a reused one revokes its whole family
+ * (whoever holds the newer token loses it too: the theft is contained).
+ * Every failure of a login gives the same 401 after the same password work.
+ */
+#include "config.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gb_db.h"
+#include "gb_log.h"
+#include "gb_password.h"
+#include "gb_serve.h"
+#include "gb_token.h"
+#include "gb_validate.h"
+
+static const struct gb_stmt q_company_by_slug = {
+	"company_by_slug", "SELECT gerbang.company_by_slug($1)", 1 };
+static const struct gb_stmt q_company_by_refresh = {
+	"company_by_refresh", "SELECT gerbang.company_by_refresh($1)", 1 };
+static const struct gb_stmt q_user_by_email = {
+	"user_by_email",
+	"SELECT id, password_hash, role, disabled, platform_admin FROM gerbang.users "
+	"WHERE email = lower($1)", 1 };
+static const struct gb_stmt q_token_insert = {
+	"token_insert",
+	"INSERT INTO gerbang.refresh_tokens (user_id, family, token_hash, expires_at) "
+	"VALUES ($1, coalesce($2::uuid, gen_random_uuid()), $3, "
+	"now() + make_interval(secs => $4::int)) RETURNING id", 4 };
+static const struct gb_stmt q_token_lock = {
+	"token_lock",
+	"SELECT t.id, t.user_id, t.family, t.expires_at > now(), "
+	"t.revoked_at IS NOT NULL OR t.replaced_by IS NOT NULL, "
+	"u.role, u.disabled, u.platform_admin "
+	"FROM gerbang.refresh_tokens t JOIN gerbang.users u ON u.id = t.user_id "
+	"WHERE t.token_hash = $1 FOR UPDATE OF t", 1 };
+static const struct gb_stmt q_family_revoke = {
+	"family_revoke",
+	"UPDATE gerbang.refresh_tokens SET revoked_at = now() "
+	"WHERE family = $1 AND revoked_at IS NULL", 1 };
+static const struct gb_stmt q_token_replace = {
+	"token_replace",
+	"UPDATE gerbang.refresh_tokens SET revoked_at = now(), replaced_by = $2 WHERE id = $1", 2 };
+static const struct gb_stmt q_logout = {
+	"logout",
+	"UPDATE gerbang.refresh_tokens SET revoked_at = now() WHERE family = "
+	"(SELECT family FROM gerbang.refresh_tokens WHERE token_hash = $1) "
+	"AND revoked_at IS NULL", 1 };
+static const struct gb_stmt q_me = {
+	"me",
+	"SELECT u.id, u.email, u.role, u.platform_admin, to_json(u.created_at) #>> '{}', "
+	"c.id, c.slug, c.name "
+	"FROM gerbang.users u JOIN gerbang.companies c ON c.id = u.company_id "
+	"WHERE u.id = $1 AND NOT u.disabled", 1 };
+
+#define BAD_CREDENTIALS "invalid credentials"
+#define BAD_REFRESH "invalid refresh token"
+
+/* Reads the body as a JSON object; answers and returns NULL when it is
+ * not one.  Keys outside allowed go into *errors with the other checks. */
+static json_t *
+body(struct gb_ctx *c, const char *const *allowed, json_t **errors)
+{
+	struct gb_req_error rerr;
+	json_t *j;
+
+	if (gb_req_json(&c->req, &j, &rerr) != GB_OK) {
+		gb_fail_req(c, &rerr);
+		return NULL;
+	}
+	gb_v_only(j, allowed, errors);
+	return j;
+}
+
+/* The company of a pre-tenant lookup (slug or refresh hash) into out;
+ * 1 found, 0 unknown, -1 answered (database error). */
+static int
+company_of(struct gb_ctx *c, const struct gb_stmt *st, const char *arg, char out[64])
+{
+	struct gb_db *db = gb_ctx_db(c);
+	PGresult *res;
+	enum gb_err e;
+	int found;
+
+	if (db == NULL) {
+		gb_fail_err(c, GB_ENOMEM);
+		return -1;
+	}
+	e = gb_db_exec(db, st, (const char *const[]){ arg }, &res);
+	if (e != GB_OK) {
+		gb_log(GB_LOG_ERROR, c->req.request_id, "database error", "error",
+		       gb_db_last_error(db), NULL);
+		gb_fail_err(c, e == GB_ETIMEOUT ? GB_ETIMEOUT : GB_EDB);
+		return -1;
+	}
+	found = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+	if (found)
+		snprintf(out, 64, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return found;
+}
+
+/* A database failure inside a transaction: logged, rolled back, answered. */
+static void
+tx_failed(struct gb_ctx *c, struct gb_db *db, enum gb_err e)
+{
+	gb_log(GB_LOG_ERROR, c->req.request_id, "database error", "error",
+	       gb_db_last_error(db), "sqlstate", gb_db_sqlstate(db), NULL);
+	gb_db_tx_abort(db);
+	gb_fail_err(c, e == GB_ETIMEOUT ? GB_ETIMEOUT : GB_EDB);
+}
+
+/* Issues the access token for claims and answers with both tokens. */
+static void
+answer_tokens(struct gb_ctx *c, struct gb_jwt_claims *claims, const char *refresh,
+              const char *message)
+{
+	char access[GB_JWT_MAX + 1];
+
+	if (gb_auth_issue(c->auth_keys, claims, access, sizeof(access)) != GB_OK) {
+		gb_log(GB_LOG_ERROR, c->req.request_id, "cannot issue an access token", NULL);
+		gb_fail(c, 500, "internal error", NULL);
+		return;
+	}
+	c->company_id = gb_arena_strdup(c->arena, claims->company_id);
+	gb_ok(c, 200, message,
+	      json_pack("{s:s, s:s, s:I, s:s, s:I}", "access_token", access,
+	                "token_type", "Bearer", "expires_in", (json_int_t)gb_auth_ttl(c->auth_keys),
+	                "refresh_token", refresh,
+	                "refresh_expires_in", (json_int_t)c->cfg->refresh_token_ttl_s));
+	explicit_bzero(access, sizeof(access));
+}
+
+static void
+login(struct gb_ctx *c)
+{
+	static const char *const allowed[] = { "company", "email", "password", NULL };
+	const char *company, *email, *password;
+	char cid[64], refresh[GB_TOKEN_LEN + 1], hash[GB_TOKEN_HASH_LEN + 1], ttl[24];
+	struct gb_jwt_claims claims;
+	json_t *j, *errors = NULL;
+	PGresult *res = NULL;
+	struct gb_db *db;
+	enum gb_err e;
+	int found;
+
+	if ((j = body(c, allowed, &errors)) == NULL)
+		return;
+	company = gb_v_string(j, "company", true, 1, 63, &errors);
+	email = gb_v_string(j, "email", true, 3, 254, &errors);
+	password = gb_v_string(j, "password", true, 1, GB_PASSWORD_MAX, &errors);
+	if (errors != NULL) {
+		gb_fail(c, 422, "invalid fields", errors);
+		goto out;
+	}
+	found = company_of(c, &q_company_by_slug, company, cid);
+	if (found < 0)
+		goto out;
+	if (found == 0) {
+		gb_password_burn(password);
+		goto denied;
+	}
+	db = gb_ctx_db(c);
+	gb_db_tx_begin(db, cid);
+	e = gb_db_tx_exec(db, &q_user_by_email, (const char *const[]){ email }, &res);
+	if (e != GB_OK) {
+		tx_failed(c, db, e);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		gb_db_tx_abort(db);
+		gb_password_burn(password);
+		goto denied;
+	}
+	/* Disabled users pay the same password work as everyone else. */
+	if (!gb_password_verify(password, PQgetvalue(res, 0, 1)) ||
+	    strcmp(PQgetvalue(res, 0, 3), "t") == 0) {
+		gb_db_tx_abort(db);
+		goto denied;
+	}
+	memset(&claims, 0, sizeof(claims));
+	snprintf(claims.sub, sizeof(claims.sub), "%s", PQgetvalue(res, 0, 0));
+	snprintf(claims.company_id, sizeof(claims.company_id), "%s", cid);
+	snprintf(claims.role, sizeof(claims.role), "%s", PQgetvalue(res, 0, 2));
+	claims.platform_admin = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	PQclear(res);
+	res = NULL;
+
+	gb_token_new(refresh);
+	gb_token_hash(refresh, hash);
+	snprintf(ttl, sizeof(ttl), "%ld", c->cfg->refresh_token_ttl_s);
+	e = gb_db_tx_exec(db, &q_token_insert,
+	                  (const char *const[]){ claims.sub, NULL, hash, ttl }, &res);
+	if (e == GB_OK)
+		e = gb_db_tx_commit(db);
+	if (e != GB_OK) {
+		tx_failed(c, db, e);
+		goto out;
+	}
+	answer_tokens(c, &claims, refresh, "logged in");
+	goto out;
+denied:
+	gb_fail(c, 401, BAD_CREDENTIALS, NULL);
+out:
+	explicit_bzero(refresh, sizeof(refresh));
+	PQclear(res);
+	json_decref(j);
+}
+
+static void
+refresh_token(struct gb_ctx *c)
+{
+	static const char *const allowed[] = { "refresh_token", NULL };
+	char cid[64], fresh[GB_TOKEN_LEN + 1], hash[GB_TOKEN_HASH_LEN + 1],
+	     newhash[GB_TOKEN_HASH_LEN + 1], ttl[24], old_id[64], family[64];
+	struct gb_jwt_claims claims;
+	json_t *j, *errors = NULL;
+	PGresult *res = NULL;
+	const char *token;
+	struct gb_db *db;
+	enum gb_err e;
+	int found;
+
+	fresh[0] = '\0';
+	if ((j = body(c, allowed, &errors)) == NULL)
+		return;
+	token = gb_v_string(j, "refresh_token", true, 1, 256, &errors);
+	if (errors != NULL) {
+		gb_fail(c, 422, "invalid fields", errors);
+		goto out;
+	}
+	if (!gb_token_valid(token) || gb_token_hash(token, hash) != GB_OK)
+		goto denied;
+	found = company_of(c, &q_company_by_refresh, hash, cid);
+	if (found < 0)
+		goto out;
+	if (found == 0)
+		goto denied;
+	db = gb_ctx_db(c);
+	gb_db_tx_begin(db, cid);
+	e = gb_db_tx_exec(db, &q_token_lock, (const char *const[]){ hash }, &res);
+	if (e != GB_OK) {
+		tx_failed(c, db, e);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		gb_db_tx_abort(db);
+		goto denied;
+	}
+	snprintf(old_id, sizeof(old_id), "%s", PQgetvalue(res, 0, 0));
+	snprintf(family, sizeof(family), "%s", PQgetvalue(res, 0, 2));
+	memset(&claims, 0, sizeof(claims));
+	snprintf(claims.sub, sizeof(claims.sub), "%s", PQgetvalue(res, 0, 1));
+	snprintf(claims.company_id, sizeof(claims.company_id), "%s", cid);
+	snprintf(claims.role, sizeof(claims.role), "%s", PQgetvalue(res, 0, 5));
+	claims.platform_admin = strcmp(PQgetvalue(res, 0, 7), "t") == 0;
+	if (strcmp(PQgetvalue(res, 0, 4), "t") == 0 || strcmp(PQgetvalue(res, 0, 6), "t") == 0) {
+		/* Reuse of a rotated or revoked token, or a disabled user: the
+		 * whole family goes. */
+		int reuse = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+
+		PQclear(res);
+		res = NULL;
+		e = gb_db_tx_exec(db, &q_family_revoke, (const char *const[]){ family }, &res);
+		if (e == GB_OK)
+			e = gb_db_tx_commit(db);
+		if (e != GB_OK) {
+			tx_failed(c, db, e);
+			goto out;
+		}
+		gb_log(GB_LOG_WARN, c->req.request_id, reuse ?
+		       "refresh token reused: family revoked" : "refresh for a disabled user",
+		       "company_id", cid, "user_id", claims.sub, NULL);
+		goto denied;
+	}
+	if (strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
+		gb_db_tx_abort(db);
+		goto denied;    /* expired */
+	}
+	PQclear(res);
+	res = NULL;
+
+	gb_token_new(fresh);
+	gb_token_hash(fresh, newhash);
+	snprintf(ttl, sizeof(ttl), "%ld", c->cfg->refresh_token_ttl_s);
+	e = gb_db_tx_exec(db, &q_token_insert,
+	                  (const char *const[]){ claims.sub, family, newhash, ttl }, &res);
+	if (e == GB_OK) {
+		const char *new_id = gb_arena_strdup(c->arena, PQgetvalue(res, 0, 0));
+
+		PQclear(res);
+		res = NULL;
+		e = gb_db_tx_exec(db, &q_token_replace, (const char *const[]){ old_id, new_id },
+		                  &res);
+	}
+	if (e == GB_OK)
+		e = gb_db_tx_commit(db);
+	if (e != GB_OK) {
+		tx_failed(c, db, e);
+		goto out;
+	}
+	answer_tokens(c, &claims, fresh, "refreshed");
+	goto out;
+denied:
+	gb_fail(c, 401, BAD_REFRESH, NULL);
+out:
+	explicit_bzero(fresh, sizeof(fresh));
+	PQclear(res);
+	json_decref(j);
+}
+
+static void
+logout(struct gb_ctx *c)
+{
+	static const char *const allowed[] = { "refresh_token", NULL };
+	char cid[64], hash[GB_TOKEN_HASH_LEN + 1];
+	json_t *j, *errors = NULL;
+	PGresult *res = NULL;
+	const char *token;
+	enum gb_err e;
+	int found;
+
+	if ((j = body(c, allowed, &errors)) == NULL)
+		return;
+	token = gb_v_string(j, "refresh_token", true, 1, 256, &errors);
+	if (errors != NULL) {
+		gb_fail(c, 422, "invalid fields", errors);
+		goto out;
+	}
+	/* The same answer whether or not the token was known: logout says
+	 * nothing about which tokens exist. */
+	if (gb_token_valid(token) && gb_token_hash(token, hash) == GB_OK) {
+		found = company_of(c, &q_company_by_refresh, hash, cid);
+		if (found < 0)
+			goto out;
+		if (found == 1) {
+			e = gb_db_tenant(gb_ctx_db(c), cid, &q_logout, (const char *const[]){ hash },
+			                 &res);
+			if (e != GB_OK) {
+				gb_fail_err(c, e == GB_ETIMEOUT ? GB_ETIMEOUT : GB_EDB);
+				goto out;
+			}
+		}
+	}
+	gb_ok(c, 200, "logged out", NULL);
+out:
+	PQclear(res);
+	json_decref(j);
+}
+
+static void
+me(struct gb_ctx *c)
+{
+	struct gb_db *db = gb_ctx_db(c);
+	PGresult *res = NULL;
+	enum gb_err e;
+
+	e = gb_db_tenant(db, c->company_id, &q_me, (const char *const[]){ c->auth.sub }, &res);
+	if (e != GB_OK) {
+		gb_fail_err(c, e == GB_ETIMEOUT ? GB_ETIMEOUT : GB_EDB);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		/* deleted or disabled since the token was issued */
+		gb_header(c, "WWW-Authenticate", "Bearer realm=\"gerbang\", error=\"invalid_token\"");
+		gb_fail(c, 401, "the account is no longer active", NULL);
+	} else {
+		gb_ok(c, 200, "you", json_pack("{s:s, s:s, s:s, s:b, s:s, s:{s:s, s:s, s:s}}",
+		      "id", PQgetvalue(res, 0, 0), "email", PQgetvalue(res, 0, 1),
+		      "role", PQgetvalue(res, 0, 2),
+		      "platform_admin", strcmp(PQgetvalue(res, 0, 3), "t") == 0,
+		      "created_at", PQgetvalue(res, 0, 4),
+		      "company", "id", PQgetvalue(res, 0, 5), "slug", PQgetvalue(res, 0, 6),
+		      "name", PQgetvalue(res, 0, 7)));
+	}
+	PQclear(res);
+}
+
+static const struct gb_route routes[] = {
+	{ "POST", "/v1/auth/login", login, GB_PUBLIC, 0, "login" },
+	{ "POST", "/v1/auth/refresh", refresh_token, GB_PUBLIC, 0, "login" },
+	{ "POST", "/v1/auth/logout", logout, GB_PUBLIC, 0, NULL },
+	{ "GET", "/v1/me", me, GB_JWT, 0, NULL },
+};
+
+static const struct gb_app app = {
+	.name = "gerbang-auth",
+	.service = "auth",
+	.routes = routes,
+	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.signs_tokens = true,
+};
+
+int
+main(int argc, char **argv)
+{
+	return gb_serve_main(argc, argv, &app);
+}
