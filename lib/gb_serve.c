@@ -109,6 +109,12 @@ gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data)
 }
 
 void
+gb_ok_list(struct gb_ctx *c, int status, const char *message, json_t *data, json_t *meta)
+{
+	gb_envelope_ok(&c->resp, c->req.request_id, status, message, data, meta);
+}
+
+void
 gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors)
 {
 	gb_envelope_error(&c->resp, c->req.request_id, status, message, errors);

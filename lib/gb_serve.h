@@ -61,6 +61,11 @@ int gb_serve_main(int argc, char **argv, const struct gb_app *app);
 /* Answer with a success envelope; data is stolen (NULL: null). */
 void gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data);
 
+/* The same for one page of a list: meta ({"limit":..,"next_cursor":..})
+ * is stolen too and goes into the envelope's "meta". */
+void gb_ok_list(struct gb_ctx *c, int status, const char *message, json_t *data,
+                json_t *meta);
+
 /* Answer with an error envelope; errors is stolen (NULL: {}).  message and
  * errors reach the client as they are: never pass library or system error
  * text (it goes to the log). */
