@@ -6,13 +6,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -278,16 +278,32 @@ ctx_fini(struct gb_ctx *c)
 	gb_reqid_thread_end();
 }
 
-/* Blocks until the listening socket may have a connection or we stop. */
-static void
-wait_for_work(struct server *s)
+/* A thread's wait for work: its own epoll set holding the listening socket
+ * with EPOLLEXCLUSIVE (one connection wakes one idle thread, not all of
+ * them, as a blocking accept would) and the stop eventfd (wakes all). */
+static int
+waiter_new(struct server *s)
 {
-	struct pollfd p[2] = {
-		{ .fd = s->listen_fd, .events = POLLIN },
-		{ .fd = s->stop_fd, .events = POLLIN },
-	};
+	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	struct epoll_event sev = { .events = EPOLLIN };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
 
-	while (poll(p, 2, -1) < 0 && errno == EINTR)
+	if (ep < 0)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, s->listen_fd, &lev) != 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, s->stop_fd, &sev) != 0) {
+		close(ep);
+		return -1;
+	}
+	return ep;
+}
+
+static void
+wait_for_work(int ep)
+{
+	struct epoll_event ev[2];
+
+	while (epoll_wait(ep, ev, 2, -1) < 0 && errno == EINTR)
 		;
 }
 
@@ -307,22 +323,26 @@ worker_main(void *arg)
 	FCGX_Request req;
 	struct gb_ctx c;
 	struct io io = { .fcgx = &req };
-	int rc;
+	int rc, ep;
 
-	if (ctx_init(&c, s, w->index) != 0 || FCGX_InitRequest(&req, s->listen_fd, 0) != 0) {
+	ep = waiter_new(s);
+	if (ep < 0 || ctx_init(&c, s, w->index) != 0 ||
+	    FCGX_InitRequest(&req, s->listen_fd, 0) != 0) {
 		gb_log(GB_LOG_ERROR, NULL, "cannot start a serving thread", NULL);
+		if (ep >= 0)
+			close(ep);
 		ctx_fini(&c);
 		return NULL;
 	}
 	while (!atomic_load(&s->stopping)) {
-		/* The listening socket is non-blocking: a thread that loses the
-		 * race for a connection gets EAGAIN and waits in poll(), where
-		 * the stop eventfd can wake it. */
+		/* The listening socket is non-blocking: with no connection
+		 * waiting a thread gets EAGAIN and waits in epoll, where the
+		 * stop eventfd can wake it. */
 		rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 			    rc == -ECONNABORTED) {
-				wait_for_work(s);
+				wait_for_work(ep);
 				continue;
 			}
 			if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM) {
@@ -343,6 +363,7 @@ worker_main(void *arg)
 	FCGX_Free(&req, 1);
 	gb_buf_free(&head);
 	ctx_fini(&c);
+	close(ep);
 	return NULL;
 }
 

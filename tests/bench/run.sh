@@ -155,20 +155,54 @@ http {
             include snippets/gerbang-fastcgi-params.conf;
             fastcgi_pass unix:$RUN/health.sock;
         }
+        location = /v1/me {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$RUN/auth.sock;
+        }
+        location /v1/users/ {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$RUN/users.sock;
+        }
     }
 }
 EOF
 nginx -p "$B" -c nginx.conf -t >"$B/nginx-test.log" 2>&1 || { cat "$B/nginx-test.log" >&2; die "bench nginx config invalid"; }
 nginx -p "$B" -c nginx.conf || die "bench nginx did not start"
 
+# --- a tenant and an access token for the authenticated targets -----------------
+owner_sql() {
+	psql "postgresql:///gerbang?host=$RUN&user=gerbang_owner" -qAt -v ON_ERROR_STOP=1 -c "$1"
+}
+BENCH_CID=$(owner_sql "insert into gerbang.companies (slug, name) values ('bench-$$', 'Bench') returning id") ||
+	die "cannot create the bench company"
+BENCH_USER=$(owner_sql "insert into gerbang.users (company_id, email, password_hash, role)
+	values ('$BENCH_CID', 'bench@bench.test', '*', 'owner') returning id") || die "cannot create the bench user"
+# HS256 with the stack's development secret, the claims gerbang-auth issues.
+TOKEN=$(python3 - "$D/jwt-secret" "$BENCH_USER" "$BENCH_CID" <<'PY'
+import base64, hashlib, hmac, json, sys, time
+def b64(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+key = open(sys.argv[1]).read().strip().encode()
+now = int(time.time())
+h = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+p = b64(json.dumps({"sub": sys.argv[2], "company_id": sys.argv[3], "role": "owner",
+                    "iss": "gerbang", "aud": "gerbang", "iat": now, "exp": now + 3600}).encode())
+print(f"{h}.{p}." + b64(hmac.new(key, f"{h}.{p}".encode(), hashlib.sha256).digest()))
+PY
+) || die "cannot sign the bench token"
+
 BASE=http://127.0.0.1:$BENCH_PORT
-NAMES=(static fcgi healthz)
-declare -A URL=([static]=$BASE/floor/static [fcgi]=$BASE/floor/fcgi [healthz]=$BASE/healthz)
-declare -A LABEL=([static]="nginx static" [fcgi]="bare libfcgi" [healthz]="/healthz")
+NAMES=(static fcgi healthz me)
+declare -A URL=([static]=$BASE/floor/static [fcgi]=$BASE/floor/fcgi [healthz]=$BASE/healthz
+	[me]=$BASE/v1/me [user]=$BASE/v1/users/$BENCH_USER)
+declare -A LABEL=([static]="nginx static" [fcgi]="bare libfcgi" [healthz]="/healthz"
+	[me]="/v1/me" [user]="/v1/users/{id}")
+declare -A HDR=([me]="Authorization: Bearer $TOKEN" [user]="Authorization: Bearer $TOKEN")
+# gerbang-users answers the tenant read when it is part of the build.
+[ -f "$RUN/users.pid" ] && NAMES+=(user)
 for n in "${NAMES[@]}"; do
 	ok=0
 	for ((i = 0; i < 100; i++)); do
-		if [ "$(curl -s -o "$B/probe-$n" -w '%{http_code}' --max-time 2 "${URL[$n]}" || true)" = 200 ]; then
+		if [ "$(curl -s -o "$B/probe-$n" -w '%{http_code}' --max-time 2 ${HDR[$n]:+-H "${HDR[$n]}"} "${URL[$n]}" || true)" = 200 ]; then
 			ok=1
 			break
 		fi
@@ -198,9 +232,9 @@ BARE_RSS_IDLE=$(rss_kib "$BARE_PID")
 # wrk_run NAME URL SECONDS OUT: one bounded wrk; OUT gets its output and
 # OUT.v "rps p50_ms p99_ms requests non2xx socket_errors".
 wrk_run() {
-	local url=$2 secs=$3 out=$4 rc=0
-	timeout -k 5 $((secs + 20)) wrk -t$WRK_THREADS -c$CONNS -d"${secs}s" --latency "$url" \
-		>"$out" 2>&1 &
+	local name=$1 url=$2 secs=$3 out=$4 rc=0
+	timeout -k 5 $((secs + 20)) wrk -t$WRK_THREADS -c$CONNS -d"${secs}s" --latency \
+		${HDR[$name]:+-H "${HDR[$name]}"} "$url" >"$out" 2>&1 &
 	WRK_PID=$!
 	wait "$WRK_PID" || rc=$?
 	WRK_PID=""
@@ -229,7 +263,8 @@ wrk_run() {
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
 TICK=$(getconf CLK_TCK)
 NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$B/nginx.pid")" | head -n 1 | tr -d ' ')
-declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID)
+declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID
+	[me]=$(cat "$RUN/auth.pid") [user]=$(cat "$RUN/users.pid" 2>/dev/null || true))
 # us of CPU per request: ticks, requests.
 us_per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else printf "-" }'; }
 
@@ -296,6 +331,9 @@ echo "(us/r: CPU microseconds, user+system, per request of the measured run, of 
 echo " worker and of the FastCGI program; less sensitive than req/s to a shared machine)"
 echo
 echo "/healthz vs bare libfcgi: $(ratio "${RPS[healthz]}" "${RPS[fcgi]}") (bar 0.85x)"
+echo "/v1/me (JWT verify) vs bare libfcgi: $(ratio "${RPS[me]}" "${RPS[fcgi]}") (bar 0.75x)"
+[ -z "${RPS[user]:-}" ] ||
+	echo "/v1/users/{id} (JWT + tenant transaction + query) vs bare libfcgi: $(ratio "${RPS[user]}" "${RPS[fcgi]}") (bar 0.35x)"
 echo
 GROWTH=$((HEALTH_RSS_END - HEALTH_RSS_IDLE))
 echo "gerbang-health RSS (pid $HEALTH_PID, $HEALTH_EXE):"
