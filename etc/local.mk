@@ -13,7 +13,9 @@ dist_systemdsystemunit_DATA = \
 	etc/systemd/gerbang-health.socket \
 	etc/systemd/gerbang-health.service \
 	etc/systemd/gerbang-auth.socket \
-	etc/systemd/gerbang-auth.service
+	etc/systemd/gerbang-auth.service \
+	etc/systemd/gerbang-users.socket \
+	etc/systemd/gerbang-users.service
 
 # /run/gerbang: owner, group and mode (see the file).
 tmpfilesdir = $(prefix)/lib/tmpfiles.d

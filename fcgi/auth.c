@@ -184,7 +184,11 @@ login(struct gb_ctx *c)
 	res = NULL;
 
 	gb_token_new(refresh);
-	gb_token_hash(refresh, hash);
+	if (gb_token_hash(refresh, hash) != GB_OK) {
+		gb_db_tx_abort(db);
+		gb_fail_err(c, GB_ENOMEM);
+		goto out;
+	}
 	snprintf(ttl, sizeof(ttl), "%ld", c->cfg->refresh_token_ttl_s);
 	e = gb_db_tx_exec(db, &q_token_insert,
 	                  (const char *const[]){ claims.sub, NULL, hash, ttl }, &res);
@@ -278,7 +282,11 @@ refresh_token(struct gb_ctx *c)
 	res = NULL;
 
 	gb_token_new(fresh);
-	gb_token_hash(fresh, newhash);
+	if (gb_token_hash(fresh, newhash) != GB_OK) {
+		gb_db_tx_abort(db);
+		gb_fail_err(c, GB_ENOMEM);
+		goto out;
+	}
 	snprintf(ttl, sizeof(ttl), "%ld", c->cfg->refresh_token_ttl_s);
 	e = gb_db_tx_exec(db, &q_token_insert,
 	                  (const char *const[]){ claims.sub, family, newhash, ttl }, &res);

@@ -337,7 +337,8 @@ gb_config_print(const struct gb_config *c, int fd)
 	for (i = 0; i < NKEYS && rc >= 0; i++) {
 		field = (const char *)c + keys[i].off;
 		if (keys[i].secret)
-			rc = put_line(fd, "%s=(set)\n", keys[i].name);
+			rc = put_line(fd, "%s=%s\n", keys[i].name,
+			              **(char *const *)field != '\0' ? "(set)" : "(unset)");
 		else if (keys[i].type == K_STR)
 			rc = put_line(fd, "%s=%s\n", keys[i].name, *(char *const *)field);
 		else if (keys[i].type == K_LONG)

@@ -55,7 +55,7 @@ void gb_config_free(struct gb_config *c);
  * GB_OK, GB_EINVAL (not a number) or GB_ERANGE; *out unchanged on error. */
 enum gb_err gb_parse_long(const char *s, long min, long max, long *out);
 
-/* Writes one "KEY=value" line per key to fd, secrets shown as "(set)";
+/* Writes one "KEY=value" line per key to fd, secrets as "(set)" or "(unset)";
  * returns 0 or -1 on a write error. */
 int gb_config_print(const struct gb_config *c, int fd);
 

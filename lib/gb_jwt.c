@@ -318,19 +318,19 @@ check_pkey(enum gb_jwt_alg alg, EVP_PKEY *pkey, const char *path, char *why, siz
 
 	if (alg == GB_JWT_RS256) {
 		if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
-			set_why(why, whylen, "%s: RS256 needs an RSA key", path);
+			set_why(why, whylen, "%s: not an RSA key (RS256)", path);
 			return GB_ECONFIG;
 		}
 		if (bits < GB_JWT_RSA_BITS_MIN || bits > GB_JWT_RSA_BITS_MAX) {
-			set_why(why, whylen, "%s: RS256 needs an RSA key of %d to %d bits, not %d",
-			        path, GB_JWT_RSA_BITS_MIN, GB_JWT_RSA_BITS_MAX, bits);
+			set_why(why, whylen, "%s: an RSA key of %d bits; RS256 needs %d to %d",
+			        path, bits, GB_JWT_RSA_BITS_MIN, GB_JWT_RSA_BITS_MAX);
 			return GB_ECONFIG;
 		}
 	} else {
 		if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC ||
 		    EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1 ||
 		    strcmp(group, SN_X9_62_prime256v1) != 0) {
-			set_why(why, whylen, "%s: ES256 needs a P-256 EC key", path);
+			set_why(why, whylen, "%s: not a P-256 EC key (ES256)", path);
 			ERR_clear_error();
 			return GB_ECONFIG;
 		}
@@ -969,16 +969,20 @@ make_payload(const struct gb_jwt_policy *p, const struct gb_jwt_claims *c, enum 
 			n = strnlen(s, cl->size);
 			if (n == 0 && !cl->required)
 				break;
-			if (!valid_str(cl, s, n))
-				goto bad;
+			if (!valid_str(cl, s, n)) {
+				*e = GB_EINVAL;
+				goto err;
+			}
 			rc |= json_object_set_new(pay, cl->name, json_stringn(s, n));
 			break;
 		case C_TIME:
 			t = *(const int64_t *)field;
 			if (t == 0 && !cl->required)
 				break;
-			if (!valid_time(t))
-				goto bad;
+			if (!valid_time(t)) {
+				*e = GB_EINVAL;
+				goto err;
+			}
 			rc |= json_object_set_new(pay, cl->name, json_integer((json_int_t)t));
 			break;
 		case C_BOOL:
@@ -990,8 +994,6 @@ make_payload(const struct gb_jwt_policy *p, const struct gb_jwt_claims *c, enum 
 	if (rc != 0)
 		goto err;
 	return pay;
-bad:
-	*e = GB_EINVAL;
 err:
 	json_decref(pay);
 	return NULL;

@@ -3,4 +3,8 @@
 # program adds its page here.
 dist_man_MANS += \
 	man/gerbang.7 \
-	man/gerbang-health.8
+	man/gerbang-health.8 \
+	man/gerbang-auth.8 \
+	man/gerbang-admin.8 \
+	man/gerbang-migrate.8 \
+	man/gerbang-users.8

@@ -26,8 +26,8 @@ cat > "$out/include/config.h" <<'H'
 #define GB_BUILD_TIME "1970-01-01T00:00:00Z"
 H
 
-deps=$(pkg-config --cflags jansson hiredis)
-deplibs=$(pkg-config --libs jansson hiredis)
+deps=$(pkg-config --cflags jansson hiredis openssl)
+deplibs=$(pkg-config --libs jansson hiredis openssl)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra
 	-Wno-unused-parameter -I$out/include -I$lib $deps"
@@ -40,16 +40,18 @@ modules() {
 		echo "gb_arena gb_err gb_url gb_buf gb_config gb_reqid gb_request" ;;
 	fuzz_traceparent) echo "gb_reqid" ;;
 	fuzz_redis_url) echo "gb_arena gb_err gb_url gb_config gb_redis" ;;
+	fuzz_jwt) echo "gb_jwt" ;;
 	esac
 }
 
 # Library objects: instrumented for coverage, without libFuzzer's main.
-for m in gb_arena gb_buf gb_config gb_err gb_redis gb_reqid gb_request gb_url; do
+for m in gb_arena gb_buf gb_config gb_err gb_jwt gb_redis gb_reqid gb_request gb_url; do
 	# shellcheck disable=SC2086
 	$CC $cflags $san -fsanitize=fuzzer-no-link -c "$lib/$m.c" -o "$out/obj/$m.o"
 done
 
-for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url; do
+for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url \
+	fuzz_jwt; do
 	objs=
 	for m in $(modules "$t"); do
 		objs="$objs $out/obj/$m.o"

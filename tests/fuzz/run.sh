@@ -22,7 +22,7 @@ failed=0
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
-for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url; do
+for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url fuzz_jwt; do
 	bin=$out/$t
 	if [ ! -x "$bin" ]; then
 		echo "$t: FAILED (not built: run tests/fuzz/build.sh $out)"
@@ -33,6 +33,7 @@ for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_
 	fuzz_query) maxlen=9000 ;;        # past GB_QUERY_MAX
 	fuzz_path) maxlen=4200 ;;         # past GB_PATH_MAX
 	fuzz_request) maxlen=12000 ;;
+	fuzz_jwt) maxlen=5000 ;;         # past GB_JWT_MAX
 	*) maxlen=4096 ;;
 	esac
 	mkdir -p "$work/$t" "$out/artifacts/$t"

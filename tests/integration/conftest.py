@@ -57,10 +57,10 @@ class Stack:
         self.log = self.dir / "log"
         self.run = self.dir / "run"
 
-    def ctl(self, command, *args, check=True):
+    def ctl(self, command, *args, check=True, env=None):
         return subprocess.run([str(STACK), command, str(self.dir), *map(str, args)],
                               check=check, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "STACK_QUIET": "1"})
+                              env={**os.environ, "STACK_QUIET": "1", **(env or {})})
 
     def request(self, method, path, headers=None, body=None, https=False,
                 port=None, timeout=15):
@@ -122,8 +122,9 @@ def stack():
     os.chmod(directory, 0o755)
     s = Stack(directory, build)
     try:
+        # with the development accounts of README.md (GERBANG_SEED)
         s.ctl("start", "--build", build, "--http-port", s.http_port,
-              "--https-port", s.https_port)
+              "--https-port", s.https_port, env={"GERBANG_SEED": "1"})
     except subprocess.CalledProcessError as e:
         s.ctl("stop", check=False)
         pytest.fail(f"stack did not start: {e.stderr}")

@@ -94,6 +94,7 @@ def test_migrate_is_idempotent(stack):
     assert p.returncode == 0 and "up to date" in p.stdout, p
     p = migrate(stack, "status")
     assert p.returncode == 0 and "applied  001_identity.sql" in p.stdout
+    assert "applied  002_users_list_index.sql" in p.stdout
 
 
 def test_migrate_refuses_a_changed_file(stack, tmp_path):
@@ -128,7 +129,7 @@ def test_concurrent_migrations_do_not_collide(stack):
         rows = subprocess.run(["psql", f"postgresql:///{db}?host={stack.run}&user=gerbang_owner",
                                "-qAt", "-c", "select count(*) from gerbang_migrations.applied"],
                               capture_output=True, text=True).stdout.split()
-        assert rows == ["1"]
+        assert rows == [str(len(list((SRC / "sql").glob("*.sql"))))]
     finally:
         psql(stack, f"drop database {db}", user="postgres")
 

@@ -442,7 +442,7 @@ START_TEST(test_print_defaults)
 	                 "READY_TIMEOUT_MS=1000\n"
 	                 "LOG_LEVEL=info\n"
 	                 "JWT_ALG=HS256\n"
-	                 "JWT_SECRET=(set)\n"
+	                 "JWT_SECRET=(unset)\n"
 	                 "JWT_PRIVATE_KEY_FILE=\n"
 	                 "JWT_PUBLIC_KEY_FILE=\n"
 	                 "JWT_ISSUER=gerbang\n"
