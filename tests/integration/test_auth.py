@@ -262,3 +262,44 @@ def test_login_after_postgres_restart(stack, demo):
     for _ in range(8):
         assert login(stack, demo.slug, demo.member_email, demo.password).status == 200
     assert stack.pid("auth") == pid
+
+
+def cgi_me(stack, token, keys):
+    """GET /v1/me answered by the built gerbang-auth as one CGI request,
+    configured for RS256 with keys = (private, public)."""
+    import os
+    import subprocess
+    env = {"PATH": os.environ["PATH"], "REQUEST_METHOD": "GET", "REQUEST_URI": "/v1/me",
+           "HTTP_AUTHORIZATION": f"Bearer {token}", "JWT_ALG": "RS256",
+           "JWT_PRIVATE_KEY_FILE": str(keys[0]), "JWT_PUBLIC_KEY_FILE": str(keys[1])}
+    env.update({k: v for k, v in os.environ.items() if k.endswith("SAN_OPTIONS")})
+    p = subprocess.run([str(stack.build / "fcgi" / "gerbang-auth")], env=env,
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.split(b"\r\n", 1)[0].decode()
+
+
+def test_rs256_key_confusion(stack, demo, tmp_path):
+    """With RS256 configured, an HMAC "signed" with the public key (the
+    classic algorithm confusion) is refused; a real RS256 signature passes."""
+    import hashlib
+    import hmac as hm
+    import subprocess
+    priv, pub = tmp_path / "key.pem", tmp_path / "key.pub"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", str(priv)], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", str(priv), "-pubout", "-out", str(pub)],
+                   check=True, capture_output=True)
+    body = b64url(json.dumps(claims(demo.member_id, demo.id), separators=(",", ":")).encode())
+
+    def hmac_with_public_key(alg):
+        head = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+        mac = hm.new(pub.read_bytes(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+        return f"{head}.{body}.{b64url(mac)}"
+
+    head = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(priv)],
+                         input=f"{head}.{body}".encode(), capture_output=True, check=True).stdout
+    assert cgi_me(stack, f"{head}.{body}.{b64url(sig)}", (priv, pub)) == "Status: 200 OK"
+    assert cgi_me(stack, hmac_with_public_key("HS256"), (priv, pub)) == "Status: 401 Unauthorized"
+    assert cgi_me(stack, hmac_with_public_key("RS256"), (priv, pub)) == "Status: 401 Unauthorized"
