@@ -53,22 +53,6 @@ static const struct gb_stmt q_logout = {
 #define BAD_CREDENTIALS "invalid credentials"
 #define BAD_REFRESH "invalid refresh token"
 
-/* Reads the body as a JSON object; answers and returns NULL when it is
- * not one.  Keys outside allowed go into *errors with the other checks. */
-static json_t *
-body(struct gb_ctx *c, const char *const *allowed, json_t **errors)
-{
-	struct gb_req_error rerr;
-	json_t *j;
-
-	if (gb_req_json(&c->req, &j, &rerr) != GB_OK) {
-		gb_fail_req(c, &rerr);
-		return NULL;
-	}
-	gb_v_only(j, allowed, errors);
-	return j;
-}
-
 /* The company of a pre-tenant lookup (slug or refresh hash) into out;
  * 1 found, 0 unknown, -1 answered (database error). */
 static int
@@ -141,7 +125,7 @@ login(struct gb_ctx *c)
 	enum gb_err e;
 	int found;
 
-	if ((j = body(c, allowed, &errors)) == NULL)
+	if ((j = gb_body_object(c, allowed, &errors)) == NULL)
 		return;
 	company = gb_v_string(j, "company", true, 1, 63, &errors);
 	email = gb_v_string(j, "email", true, 3, 254, &errors);
@@ -223,7 +207,7 @@ refresh_token(struct gb_ctx *c)
 	int found;
 
 	fresh[0] = '\0';
-	if ((j = body(c, allowed, &errors)) == NULL)
+	if ((j = gb_body_object(c, allowed, &errors)) == NULL)
 		return;
 	token = gb_v_string(j, "refresh_token", true, 1, 256, &errors);
 	if (errors != NULL) {
@@ -325,7 +309,7 @@ logout(struct gb_ctx *c)
 	enum gb_err e;
 	int found;
 
-	if ((j = body(c, allowed, &errors)) == NULL)
+	if ((j = gb_body_object(c, allowed, &errors)) == NULL)
 		return;
 	token = gb_v_string(j, "refresh_token", true, 1, 256, &errors);
 	if (errors != NULL) {

@@ -88,22 +88,6 @@ static const struct {
 	{ "companies_slug_key", "slug" },
 };
 
-/* Reads the body as a JSON object; answers and returns NULL when it is
- * not one.  Keys outside allowed go into *errors with the other checks. */
-static json_t *
-body(struct gb_ctx *c, const char *const *allowed, json_t **errors)
-{
-	struct gb_req_error rerr;
-	json_t *j;
-
-	if (gb_req_json(&c->req, &j, &rerr) != GB_OK) {
-		gb_fail_req(c, &rerr);
-		return NULL;
-	}
-	gb_v_only(j, allowed, errors);
-	return j;
-}
-
 /* The thread's database handle; answers 500 and returns NULL on ENOMEM. */
 static struct gb_db *
 db_of(struct gb_ctx *c)
@@ -353,7 +337,7 @@ user_create(struct gb_ctx *c)
 	enum gb_err e;
 
 	hash[0] = '\0';
-	if ((j = body(c, allowed, &errors)) == NULL)
+	if ((j = gb_body_object(c, allowed, &errors)) == NULL)
 		return;
 	user_fields(j, true, &email, &password, &role, &errors);
 	if (errors != NULL) {
@@ -475,7 +459,7 @@ user_patch(struct gb_ctx *c)
 		gb_fail(c, 404, NO_SUCH_USER, NULL);
 		return;
 	}
-	if ((j = body(c, allowed, &errors)) == NULL)
+	if ((j = gb_body_object(c, allowed, &errors)) == NULL)
 		return;
 	user_fields(j, false, &ch.email, &ch.password, &ch.role, &errors);
 	if ((v = json_object_get(j, "disabled")) != NULL)
@@ -629,7 +613,7 @@ company_create(struct gb_ctx *c)
 	struct gb_db *db;
 	enum gb_err e;
 
-	if ((j = body(c, allowed, &errors)) == NULL)
+	if ((j = gb_body_object(c, allowed, &errors)) == NULL)
 		return;
 	slug = gb_v_string(j, "slug", true, 1, 63, &errors);
 	if (slug != NULL && !valid_slug(slug))

@@ -24,6 +24,7 @@
 #include "gb_log.h"
 #include "gb_redis.h"
 #include "gb_time.h"
+#include "gb_validate.h"
 
 const char gb_version[] = PACKAGE_VERSION;
 const char gb_git_commit[] = GB_GIT_COMMIT;
@@ -127,6 +128,20 @@ gb_fail_err(struct gb_ctx *c, enum gb_err e)
 
 	gb_fail(c, status, status >= 500 && status != 503 && status != 504 ?
 	        "internal error" : gb_strerror(e), NULL);
+}
+
+json_t *
+gb_body_object(struct gb_ctx *c, const char *const *allowed, json_t **errors)
+{
+	struct gb_req_error rerr;
+	json_t *j;
+
+	if (gb_req_json(&c->req, &j, &rerr) != GB_OK) {
+		gb_fail_req(c, &rerr);
+		return NULL;
+	}
+	gb_v_only(j, allowed, errors);
+	return j;
 }
 
 void

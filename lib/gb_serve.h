@@ -75,6 +75,12 @@ void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
  * generic text; internal errors say only "internal error". */
 void gb_fail_err(struct gb_ctx *c, enum gb_err e);
 
+/* The request body as a JSON object (gb_req_json); on failure answers
+ * (400/413/415) and returns NULL.  Keys not in allowed (NULL-terminated)
+ * are added to *errors as "unknown field", so the caller's own checks can
+ * report every failing field in one 422.  The caller json_decref()s it. */
+json_t *gb_body_object(struct gb_ctx *c, const char *const *allowed, json_t **errors);
+
 /* Answer with the error a failed gb_req_* call described. */
 void gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e);
 
