@@ -292,7 +292,8 @@ main(int argc, char **argv)
 		switch (opt) {
 		case 'd': dir = optarg; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf(PROG " %s\n", PACKAGE_VERSION); return 0;
+		case 'V': printf(PROG " %s (%s, built %s)\n", PACKAGE_VERSION, GB_GIT_COMMIT,
+		                 GB_BUILD_TIME); return 0;
 		default: usage(stderr); return 64;
 		}
 	}

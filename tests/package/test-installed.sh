@@ -6,20 +6,31 @@
 # Without an argument it builds the package from this source tree first
 # (in a temporary copy; DEB_BUILD_OPTIONS is honoured).  Then it:
 #   1. installs the .deb with apt-get (dependencies included, plus nginx,
-#      ssl-cert and curl for step 3), with service starts blocked by a
-#      temporary policy-rc.d so no system web server grabs ports 80/443;
-#   2. checks the user, units, tmpfiles directory, man pages, conffiles and
-#      `gerbang-health --version`;
-#   3. serves the INSTALLED program the way gerbang-health.socket and
-#      .service would, without systemd as PID 1: systemd-socket-activate
-#      (as root) owns /run/gerbang/health.sock, root:www-data 0660, and
-#      execs the program as user gerbang with the listening socket on fd 0;
-#      a private nginx master (own pid, logs and temp paths) includes the
-#      INSTALLED /etc/nginx/sites-available/gerbang unchanged, and curl
-#      checks /healthz (200) over https and /readyz (503, no database or
-#      Redis reachable) over http;
-#   4. stops all it started, checks nothing is left running, purges the
-#      package and checks the user, conffiles and units are gone.
+#      ssl-cert and curl for step 4, and postgresql when no PostgreSQL
+#      server is installed), with service starts blocked by a temporary
+#      policy-rc.d so no system web server grabs ports 80/443;
+#   2. checks the user, every program, unit, man page and migration, the
+#      tmpfiles directory, the conffiles and the token key
+#      /etc/gerbang/jwt-secret;
+#   3. starts a private PostgreSQL cluster (initdb as postgres into a
+#      temporary directory, unix socket only) and does the first-time
+#      setup of README.Debian with the INSTALLED tools: its roles and
+#      database with psql as postgres, gerbang-migrate (default directory)
+#      as the owner, gerbang-admin company create / user create and
+#      check-config as the system user gerbang (runtime role, peer
+#      authentication);
+#   4. serves the INSTALLED programs the way their .socket and .service
+#      units would, without systemd as PID 1: systemd-socket-activate (as
+#      root) owns /run/gerbang/NAME.sock, root:www-data 0660, and execs the
+#      program as user gerbang with the listening socket on fd 0 and the
+#      environment of /etc/default/gerbang (plus the private cluster's
+#      DATABASE_URL and a dead REDIS_URL); a private nginx master (own pid,
+#      logs and temp paths) includes the INSTALLED
+#      /etc/nginx/sites-available/gerbang unchanged, and curl checks health
+#      (/healthz, /version, /readyz), login, /v1/me and /v1/users;
+#   5. stops all it started (programs, nginx, the cluster, which it then
+#      removes), checks nothing is left running, purges the package and
+#      checks the user, conffiles, units and token key are gone.
 # One line per check, then "package: N passed, M failed"; exit 0 only when
 # nothing failed.  Run as root on a Debian machine where installing and
 # purging the package "gerbang" is acceptable (a CI machine): it refuses to
@@ -34,13 +45,20 @@ set -u
 set -o pipefail
 
 PKG=gerbang
-SOCK=/run/gerbang/health.sock
+PROGRAMS=(health auth users)   # the FastCGI programs, each with its socket
+TOOLS=(migrate admin)          # the commands, no units
+RUN=/run/gerbang
+SOCK=$RUN/health.sock
 PROG=/usr/sbin/gerbang-health
+ADMIN=/usr/sbin/gerbang-admin
+MIGRATE=/usr/sbin/gerbang-migrate
+SECRET=/etc/gerbang/jwt-secret
 PASS=0
 FAIL=0
 WORK=
-HEALTH_PID=
+declare -A SERVE_PID=()
 NGINX_PID=
+PG_PID=
 POLICY_RC_CREATED=
 INSTALLED_BY_US=
 export DEBIAN_FRONTEND=noninteractive
@@ -64,6 +82,8 @@ abort() {
 	fail "$*"
 	exit 1
 }
+# show FILE [LINES]: the end of a log, as notes.
+show() { tail -n "${2:-15}" "$1" 2>/dev/null | sed 's/^/#      /' >&3; }
 
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
@@ -93,11 +113,15 @@ stop_pid() {
 }
 
 cleanup() {
-	local rc=$?
+	local rc=$? p
 	trap - EXIT INT TERM
 	[ -n "$NGINX_PID" ] && stop_pid "$NGINX_PID" TERM 10
-	[ -n "$HEALTH_PID" ] && stop_pid "$HEALTH_PID" TERM 10
-	[ -S "$SOCK" ] && [ -n "$WORK" ] && rm -f "$SOCK"
+	for p in "${!SERVE_PID[@]}"; do
+		stop_pid "${SERVE_PID[$p]}" TERM 10
+		rm -f "$RUN/$p.sock"
+	done
+	# SIGINT: PostgreSQL's fast shutdown.
+	[ -n "$PG_PID" ] && stop_pid "$PG_PID" INT 30
 	if [ -n "$POLICY_RC_CREATED" ]; then
 		rm -f /usr/sbin/policy-rc.d
 	fi
@@ -110,8 +134,18 @@ cleanup() {
 	[ "$rc" -eq 0 ] && [ "$FAIL" -gt 0 ] && rc=1
 	exit "$rc"
 }
+interrupted() { fail "interrupted"; exit 130; }
 trap cleanup EXIT
-trap 'fail "interrupted"; exit 130' INT TERM
+trap interrupted INT TERM
+# Between starting a process in the background and storing its PID, an
+# interruption only sets a flag: the trap could otherwise run in between
+# and leave the process behind.
+HELD=
+hold_signals() { trap 'HELD=1' INT TERM; }
+release_signals() {
+	trap interrupted INT TERM
+	[ -z "$HELD" ] || interrupted
+}
 
 # ---------------------------------------------------------------- setup --
 [ "$(id -u)" -eq 0 ] || abort "must run as root"
@@ -121,7 +155,9 @@ fi
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q ' installed$'; then
 	abort "$PKG is already installed here; this test installs and purges it, refusing"
 fi
-[ -e "$SOCK" ] && abort "$SOCK already exists (something else serves it), refusing"
+for p in "${PROGRAMS[@]}"; do
+	[ -e "$RUN/$p.sock" ] && abort "$RUN/$p.sock already exists (something else serves it), refusing"
+done
 
 WORK=$(mktemp -d /tmp/gerbang-pkgtest.XXXXXX) || abort "mktemp"
 chmod 0755 "$WORK"
@@ -148,7 +184,7 @@ build_deb() {
 		} || return 1
 	fi
 	(cd "$dir" && timeout 1800 dpkg-buildpackage -us -uc -b) >>"$log" 2>&1 || {
-		tail -n 30 "$log" | sed 's/^/#      /' >&3
+		show "$log" 30
 		return 1
 	}
 	DEB=$(find "$WORK/build" -maxdepth 1 -name "${PKG}_${ver}_*.deb" | head -n 1)
@@ -177,15 +213,27 @@ else
 fi
 
 # -------------------------------------------------------------- install --
-# A temporary policy-rc.d keeps packages pulled in here (nginx) from
-# starting their system services.
+# The newest PostgreSQL server installed (Debian's layout), for step 3.
+find_pgbin() {
+	local d
+	PGBIN=
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
+		[ -x "$d/initdb" ] && [ -x "$d/postgres" ] && [ -x "$d/psql" ] && PGBIN=$d
+	done
+	[ -n "$PGBIN" ]
+}
+EXTRA=(nginx ssl-cert curl)
+find_pgbin || EXTRA+=(postgresql)
+
+# A temporary policy-rc.d keeps packages pulled in here (nginx, postgresql)
+# from starting their system services.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod 0755 /usr/sbin/policy-rc.d
 	POLICY_RC_CREATED=1
 fi
 install_pkg() {
-	timeout 900 apt-get install "${APT_OPTS[@]}" "$DEB" nginx ssl-cert curl
+	timeout 900 apt-get install "${APT_OPTS[@]}" "$DEB" "${EXTRA[@]}"
 }
 INSTALLED_BY_US=1
 if ! install_pkg >"$WORK/install.log" 2>&1; then
@@ -195,7 +243,7 @@ fi
 if dpkg-query -W -f='${Status} ${Version}' "$PKG" 2>/dev/null | grep -qx "install ok installed $VERSION"; then
 	pass "apt-get install $(basename "$DEB")"
 else
-	tail -n 20 "$WORK/install.log" | sed 's/^/#      /' >&3
+	show "$WORK/install.log" 20
 	abort "apt-get install $(basename "$DEB")"
 fi
 if [ -n "$POLICY_RC_CREATED" ]; then
@@ -215,29 +263,43 @@ check "user gerbang cannot log in ($pw_shell)" \
 check "group gerbang is its primary group" \
 	test "$(getent group gerbang | cut -d: -f3)" = "${pw_gid:-x}"
 
-for f in /lib/systemd/system/gerbang-health.socket /lib/systemd/system/gerbang-health.service \
-	/usr/lib/tmpfiles.d/gerbang.conf; do
+UNITS=()
+for p in "${PROGRAMS[@]}"; do
+	UNITS+=("/lib/systemd/system/gerbang-$p.socket" "/lib/systemd/system/gerbang-$p.service")
+done
+for f in "${UNITS[@]}" /usr/lib/tmpfiles.d/gerbang.conf; do
 	check "file $f" test -f "$f"
 done
-check "gerbang-health.socket is enabled (sockets.target.wants)" \
-	test -L /etc/systemd/system/sockets.target.wants/gerbang-health.socket
+for p in "${PROGRAMS[@]}"; do
+	check "gerbang-$p.socket is enabled (sockets.target.wants)" \
+		test -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket"
+done
 if command -v systemd-analyze >/dev/null; then
-	check "systemd-analyze verify accepts the units" eval \
-		'test -z "$(systemd-analyze verify --man=no /lib/systemd/system/gerbang-health.socket /lib/systemd/system/gerbang-health.service 2>&1)"'
+	check "systemd-analyze verify accepts the ${#UNITS[@]} units" eval \
+		'test -z "$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1)"'
 fi
 if command -v systemd-tmpfiles >/dev/null; then
-	check "/run/gerbang created by tmpfiles.d: gerbang:www-data 750" \
-		test "$(stat -c '%U:%G %a' /run/gerbang 2>/dev/null)" = "gerbang:www-data 750"
+	check "$RUN created by tmpfiles.d: gerbang:www-data 750" \
+		test "$(stat -c '%U:%G %a' "$RUN" 2>/dev/null)" = "gerbang:www-data 750"
 else
-	note "no systemd-tmpfiles here: creating /run/gerbang as tmpfiles.d would"
+	note "no systemd-tmpfiles here: creating $RUN as tmpfiles.d would"
 fi
-[ -d /run/gerbang ] || install -d -o gerbang -g www-data -m 0750 /run/gerbang
+[ -d "$RUN" ] || install -d -o gerbang -g www-data -m 0750 "$RUN"
 
-for f in /usr/share/man/man8/gerbang-health.8.gz /usr/share/man/man7/gerbang.7.gz; do
+MANPAGES=(/usr/share/man/man7/gerbang.7.gz)
+for p in "${PROGRAMS[@]}" "${TOOLS[@]}"; do
+	MANPAGES+=("/usr/share/man/man8/gerbang-$p.8.gz")
+done
+for f in "${MANPAGES[@]}"; do
 	check "man page $f" test -s "$f"
 done
+if command -v man >/dev/null; then
+	check "the man pages render without warnings" eval \
+		'(for f in "${MANPAGES[@]}"; do test -z "$(man --warnings -l "$f" 2>&1 >/dev/null)" || exit 1; done)'
+fi
 check "no libtool .la file installed" \
 	eval 'test -z "$(dpkg -L gerbang | grep "\.la$")"'
+check "migration /usr/share/gerbang/sql/001_identity.sql" test -s /usr/share/gerbang/sql/001_identity.sql
 
 CONFFILES="/etc/default/gerbang
 /etc/nginx/sites-available/gerbang
@@ -249,20 +311,211 @@ for f in $CONFFILES; do
 	check "conffile $f" eval 'test -f "$f" && printf "%s\n" "$registered" | grep -qxF "$f"'
 done
 
-out=$("$PROG" --version 2>&1)
-check "gerbang-health --version: $out" eval 'case "$out" in "gerbang-health $UPSTREAM "*) true;; *) false;; esac'
+check "/etc/gerbang is root:gerbang 750" \
+	test "$(stat -c '%U:%G %a' /etc/gerbang 2>/dev/null)" = "root:gerbang 750"
+check "$SECRET is root:gerbang 640" \
+	test "$(stat -c '%U:%G %a' "$SECRET" 2>/dev/null)" = "root:gerbang 640"
+check "$SECRET holds 96 hex digits, no line end" \
+	eval 'grep -qxE "[0-9a-f]{96}" "$SECRET" && test "$(stat -c %s "$SECRET")" = 96'
+check "$SECRET is not a conffile of the package" \
+	eval '! printf "%s\n" "$registered" | grep -qxF "$SECRET"'
+check "/etc/default/gerbang sets JWT_SECRET_FILE=$SECRET" \
+	grep -qx "JWT_SECRET_FILE=$SECRET" /etc/default/gerbang
+
+for p in "${PROGRAMS[@]}" "${TOOLS[@]}"; do
+	out=$("/usr/sbin/gerbang-$p" --version 2>&1)
+	check "gerbang-$p --version: $out" eval 'case "$out" in "gerbang-$p $UPSTREAM" | "gerbang-$p $UPSTREAM "*) true;; *) false;; esac'
+done
+check "gerbang-migrate reads /usr/share/gerbang/sql by default" \
+	eval '"$MIGRATE" --help | grep -qF /usr/share/gerbang/sql'
 
 cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI=/healthz SCRIPT_NAME= \
 	setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$PROG" </dev/null 2>/dev/null)
 check "gerbang-health answers one CGI request as gerbang" \
 	eval 'printf "%s" "$cgi" | grep -q "\"ok\":true"'
 
+# ------------------------------------------------------------- database --
+# A private cluster: its own data directory, a unix socket in its own
+# directory, no TCP.  The owner logs in with a password (from a pgpass
+# file, as README.Debian has root do), everybody else by peer
+# authentication: postgres as postgres, the runtime role as the system
+# user gerbang.
+PG=$WORK/pg
+PGSOCK=$PG/run
+PGLOG=$PG/postgres.log
+OWNER_PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+USER_PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+COMPANY=pkgtest
+EMAIL=owner@pkgtest.example
+DB_URL="postgresql:///gerbang?host=$PGSOCK"
+cid=
+uid=
+token=
+as_postgres() {
+	(cd "$PG" && env -i PATH=/usr/bin:/bin LC_ALL=C \
+		setpriv --reuid=postgres --regid=postgres --init-groups -- "$@")
+}
+db_ok=1
+find_pgbin || { fail "a PostgreSQL server is installed (/usr/lib/postgresql/*/bin)"; db_ok=; }
+if [ -n "$db_ok" ] && ! getent passwd postgres >/dev/null; then
+	fail "user postgres exists"
+	db_ok=
+fi
+if [ -n "$db_ok" ]; then
+	# Others may enter $PG to reach the socket; only the data is private.
+	install -d -o postgres -g postgres -m 0755 "$PG"
+	install -d -o postgres -g postgres -m 0700 "$PG/data"
+	install -d -o postgres -g postgres -m 0755 "$PGSOCK"
+	if as_postgres timeout 120 "$PGBIN/initdb" -D "$PG/data" -U postgres -E UTF8 \
+		--no-locale --no-sync --no-instructions >"$WORK/initdb.log" 2>&1; then
+		pass "initdb as postgres ($PGBIN)"
+	else
+		show "$WORK/initdb.log"
+		fail "initdb as postgres ($PGBIN)"
+		db_ok=
+	fi
+fi
+if [ -n "$db_ok" ]; then
+	cat >"$PG/data/pg_hba.conf" <<'EOF'
+local all gerbang_owner scram-sha-256
+local all all peer
+EOF
+	cat >>"$PG/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$PGSOCK'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+	hold_signals
+	(
+		cd "$PG" && exec env -i PATH=/usr/bin:/bin LC_ALL=C \
+			setpriv --reuid=postgres --regid=postgres --init-groups -- \
+			"$PGBIN/postgres" -D "$PG/data"
+	) </dev/null >>"$PGLOG" 2>&1 3>&- &
+	PG_PID=$!
+	release_signals
+	if wait_for 30 "$PGBIN/pg_isready" -q -h "$PGSOCK" -t 1; then
+		pass "private PostgreSQL cluster accepts connections on $PGSOCK"
+	else
+		show "$PGLOG"
+		fail "private PostgreSQL cluster accepts connections on $PGSOCK"
+		db_ok=
+	fi
+	check "the cluster listens on no TCP port (listen_addresses '')" \
+		eval 'la=$(as_postgres "$PGBIN/psql" -X -h "$PGSOCK" -U postgres -d postgres -qAt -c "show listen_addresses") && test -z "$la"'
+fi
+
+# psql_su: psql as the superuser postgres, SQL on stdin.
+psql_su() {
+	as_postgres timeout 30 "$PGBIN/psql" -X -h "$PGSOCK" -U postgres -d postgres \
+		-v ON_ERROR_STOP=1 -qAt
+}
+if [ -n "$db_ok" ]; then
+	# The roles and database exactly as the installed README.Debian says.
+	zcat -f /usr/share/doc/gerbang/README.Debian* 2>/dev/null |
+		sed -n "/<<'SQL'\$/,/^ *SQL\$/{//!p}" | sed 's/^ *//' >"$WORK/roles.sql"
+	check "README.Debian gives the roles and database in SQL (4 statements)" \
+		test "$(grep -c ';$' "$WORK/roles.sql")" = 4
+	if psql_su <"$WORK/roles.sql" >"$WORK/roles.log" 2>&1; then
+		pass "roles and database created with psql as postgres"
+	else
+		show "$WORK/roles.log"
+		fail "roles and database created with psql as postgres"
+		db_ok=
+	fi
+	printf "ALTER ROLE gerbang_owner PASSWORD '%s';\n" "$OWNER_PW" | psql_su >/dev/null 2>&1
+	roles=$(psql_su <<'SQL' 2>&1
+SELECT string_agg(format('%s:%s%s%s', r.rolname,
+	CASE WHEN r.rolcanlogin THEN 'login' ELSE 'nologin' END,
+	CASE WHEN r.rolbypassrls THEN ',bypassrls' ELSE '' END,
+	CASE WHEN r.rolsuper THEN ',super' ELSE '' END), ' ' ORDER BY r.rolname)
+FROM pg_roles r WHERE r.rolname LIKE 'gerbang%';
+SELECT pg_has_role('gerbang', 'gerbang_runtime', 'MEMBER');
+SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'gerbang';
+SQL
+)
+	check "roles as documented ($(printf '%s' "$roles" | tr '\n' ' '))" test "$roles" = \
+		"$(printf '%s\n' 'gerbang:login gerbang_owner:login,bypassrls gerbang_runtime:nologin' t gerbang_owner)"
+fi
+
+if [ -n "$db_ok" ]; then
+	# As README.Debian: the owner's password from a pgpass file, the
+	# migrations from the default directory.
+	(umask 0077 && printf '*:*:gerbang:gerbang_owner:%s\n' "$OWNER_PW" >"$WORK/pgpass")
+	migrate() {
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PGPASSFILE="$WORK/pgpass" \
+			MIGRATE_DATABASE_URL="postgresql:///gerbang?host=$PGSOCK&user=gerbang_owner" \
+			timeout 60 "$MIGRATE" "$@"
+	}
+	if migrate >"$WORK/migrate.log" 2>&1; then
+		pass "gerbang-migrate as gerbang_owner applies the installed migrations"
+	else
+		show "$WORK/migrate.log"
+		fail "gerbang-migrate as gerbang_owner applies the installed migrations"
+		db_ok=
+	fi
+	nsql=$(find /usr/share/gerbang/sql -name '[0-9][0-9][0-9]_*.sql' | wc -l)
+	check "gerbang-migrate applied 001_identity.sql and all $nsql files" eval \
+		'grep -q "^applied  *001_identity.sql" "$WORK/migrate.log" && test "$(grep -c "^applied " "$WORK/migrate.log")" = "$nsql"'
+	st=$(migrate status 2>&1)
+	check "gerbang-migrate status: every migration applied, none pending" eval \
+		'test "$(printf "%s\n" "$st" | grep -c "^applied ")" = "$nsql" && ! printf "%s\n" "$st" | grep -q "^pending"'
+	again=$(migrate 2>&1)
+	check "gerbang-migrate again: up to date ($again)" eval 'case "$again" in "up to date"*) true;; *) false;; esac'
+fi
+
+# GENV: the command prefix that gives what follows the environment the
+# units give the programs (/etc/default/gerbang as installed), plus the
+# private cluster as DATABASE_URL, a Redis nobody serves, and the token key.
+# An array, not a function, so that it can be exec'd.
+genv() {
+	GENV=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin bash -c
+		'set -a && . /etc/default/gerbang && set +a && exec "$@"' gerbang-env
+		env DATABASE_URL="$DB_URL" REDIS_URL="unix:$WORK/no-redis.sock"
+		READY_TIMEOUT_MS=500 JWT_SECRET_FILE="$SECRET")
+}
+gerbang_env() { genv && "${GENV[@]}" "$@"; }
+# as_gerbang COMMAND...: the same, as the system user gerbang.
+as_gerbang() {
+	gerbang_env setpriv --reuid=gerbang --regid=gerbang --init-groups -- "$@"
+}
+
+if [ -n "$db_ok" ]; then
+	cid=$(as_gerbang timeout 30 "$ADMIN" company create "$COMPANY" "Package Test" 2>"$WORK/admin.log")
+	check "gerbang-admin company create $COMPANY (id ${cid:-none})" \
+		eval '[[ "$cid" =~ ^[0-9a-f-]{36}$ ]]'
+	uid=$(printf '%s\n' "$USER_PW" | as_gerbang timeout 30 "$ADMIN" user create \
+		--company "$COMPANY" --email "$EMAIL" --role owner 2>>"$WORK/admin.log")
+	check "gerbang-admin user create $EMAIL, password on stdin (id ${uid:-none})" \
+		eval '[[ "$uid" =~ ^[0-9a-f-]{36}$ ]]'
+	shown=$(as_gerbang timeout 30 "$ADMIN" user show --company "$COMPANY" --email "$EMAIL" 2>>"$WORK/admin.log")
+	check "gerbang-admin user show finds the owner" \
+		eval 'printf "%s" "$shown" | grep -qF "$uid" && printf "%s" "$shown" | grep -qw owner'
+	[ -s "$WORK/admin.log" ] && show "$WORK/admin.log"
+fi
+
+# check-config contacts nothing (tools/admin.c: REDIS_URL parsed by
+# gb_redis_url_parse, DATABASE_URL by PQconninfoParse, no connection):
+# the Redis given is served by nobody.
+cc=$(as_gerbang timeout 30 "$ADMIN" check-config 2>&1)
+cc_rc=$?
+check "gerbang-admin check-config as gerbang exits 0 (status $cc_rc)" test "$cc_rc" = 0
+check "check-config: configuration OK, HS256 key from $SECRET loaded, never printed" eval \
+	'printf "%s\n" "$cc" | grep -qx "configuration OK" && printf "%s\n" "$cc" | grep -qx "JWT_SECRET=(set)" && ! printf "%s" "$cc" | grep -qF "$(cat "$SECRET")"'
+[ "$cc_rc" = 0 ] || printf '%s\n' "$cc" | sed 's/^/#      /' >&3
+cc_dead=$(DB_URL="postgresql:///gerbang?host=$WORK/no-postgres" as_gerbang timeout 30 "$ADMIN" check-config 2>&1)
+check "check-config contacts neither PostgreSQL nor Redis (exit 0 with both dead)" eval \
+	'printf "%s\n" "$cc_dead" | grep -qx "configuration OK"'
+
 # ---------------------------------------------------------------- serve --
 # As under systemd, with nothing of systemd running.
 if [ -d /run/systemd/system ]; then
-	# systemd is PID 1 here: the postinst started the socket; take it over.
-	timeout 30 systemctl stop gerbang-health.socket gerbang-health.service >/dev/null 2>&1
-	wait_for 10 test ! -e "$SOCK"
+	# systemd is PID 1 here: the postinst started the sockets; take them over.
+	for p in "${PROGRAMS[@]}"; do
+		timeout 30 systemctl stop "gerbang-$p.socket" "gerbang-$p.service" >/dev/null 2>&1
+		wait_for 10 test ! -e "$RUN/$p.sock"
+	done
 fi
 
 port_busy() {
@@ -286,30 +539,37 @@ check "snakeoil certificate present" \
 	test -f /etc/ssl/certs/ssl-cert-snakeoil.pem -a -f /etc/ssl/private/ssl-cert-snakeoil.key
 
 if [ -n "$serve_ok" ]; then
-	# The environment systemd would give it: /etc/default/gerbang (all
-	# commented out as shipped) plus dead PostgreSQL and Redis endpoints,
-	# so that /readyz fails fast whatever runs on this machine.
-	umask 0077
-	(
-		exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-			DATABASE_URL="postgresql:///gerbang?host=$WORK/no-postgres" \
-			REDIS_URL="unix:$WORK/no-redis.sock" \
-			READY_TIMEOUT_MS=500 \
-			systemd-socket-activate --inetd -l "$SOCK" \
-			setpriv --reuid=gerbang --regid=gerbang --init-groups --inh-caps=-all \
-				--no-new-privs -- \
-			"$PROG"
-	) </dev/null 2>"$WORK/health.log" 3>&- &
-	HEALTH_PID=$!
-	umask 0022
-	if wait_for 10 test -S "$SOCK"; then
-		# What SocketUser=root, SocketGroup=www-data, SocketMode=0660 do.
-		chgrp www-data "$SOCK" && chmod 0660 "$SOCK"
-		pass "socket $SOCK listening ($(stat -c '%U:%G %a' "$SOCK"))"
-	else
-		fail "socket $SOCK listening"
-		serve_ok=
-	fi
+	for p in "${PROGRAMS[@]}"; do
+		umask 0077
+		# systemd-socket-activate passes on only PATH, HOME and TERM of its
+		# environment: the program's comes after it.  It waits for the
+		# first connection, then execs the rest, as systemd would start the
+		# service (its PID becomes the program's).
+		genv
+		hold_signals
+		(
+			exec systemd-socket-activate --inetd -l "$RUN/$p.sock" \
+				"${GENV[@]}" \
+				setpriv --reuid=gerbang --regid=gerbang --init-groups --inh-caps=-all \
+					--no-new-privs -- \
+				"/usr/sbin/gerbang-$p"
+		) </dev/null 2>"$WORK/$p.log" 3>&- &
+		SERVE_PID[$p]=$!
+		release_signals
+		umask 0022
+	done
+	for p in "${PROGRAMS[@]}"; do
+		s=$RUN/$p.sock
+		if wait_for 10 test -S "$s"; then
+			# What SocketUser=root, SocketGroup=www-data, SocketMode=0660 do.
+			chgrp www-data "$s" && chmod 0660 "$s"
+			pass "socket $s listening ($(stat -c '%U:%G %a' "$s"))"
+		else
+			show "$WORK/$p.log"
+			fail "socket $s listening"
+			serve_ok=
+		fi
+	done
 fi
 
 if [ -n "$serve_ok" ]; then
@@ -347,13 +607,15 @@ EOF
 fi
 
 if [ -n "$serve_ok" ]; then
+	hold_signals
 	nginx -e "$N/error.log" -c "$N/nginx.conf" </dev/null >"$N/stdout.log" 2>&1 3>&- &
 	NGINX_PID=$!
+	release_signals
 	if wait_for 15 eval 'port_busy 01BB && port_busy 0050'; then
 		pass "private nginx listening on 80 and 443"
 	else
 		fail "private nginx listening on 80 and 443"
-		sed 's/^/#      /' "$N/error.log" | tail -n 10 >&3
+		show "$N/error.log" 10
 		serve_ok=
 	fi
 fi
@@ -369,6 +631,9 @@ fetch() {
 code() { cat "$WORK/$1.code" 2>/dev/null; }
 body_has() { grep -qF -- "$2" "$WORK/$1.body"; }
 header() { sed -n "s/^$2: //Ip" "$WORK/$1.h" | head -n 1; }
+# json_str NAME KEY: the first string value of "KEY" in the body (the
+# envelopes are compact JSON; tokens and ids hold no quote or backslash).
+json_str() { sed -n "s/.*\"$2\":\"\\([^\"\\\\]*\\)\".*/\\1/p" "$WORK/$1.body" | head -n 1; }
 
 if [ -n "$serve_ok" ]; then
 	fetch healthz https://127.0.0.1/healthz
@@ -390,37 +655,77 @@ if [ -n "$serve_ok" ]; then
 		eval 'test "$(code version)" = 200 && body_has version "\"version\":\"$UPSTREAM\""'
 
 	fetch readyz http://127.0.0.1/readyz
-	check "http /readyz answers 503 without PostgreSQL and Redis (got $(code readyz))" \
+	check "http /readyz answers 503 without Redis (got $(code readyz))" \
 		test "$(code readyz)" = 503
-	check "http /readyz body is an {\"ok\":false,...} envelope naming postgres and redis" \
-		eval 'body_has readyz "{\"ok\":false," && body_has readyz "\"postgres\":" && body_has readyz "\"redis\":" && body_has readyz "\"request_id\":\""'
+	check "http /readyz body is an {\"ok\":false,...} envelope naming redis, not postgres (reached)" \
+		eval 'body_has readyz "{\"ok\":false," && body_has readyz "\"redis\":" && ! body_has readyz "\"postgres\":" && body_has readyz "\"request_id\":\""'
 	check "http /readyz has an X-Request-Id header" test -n "$(header readyz X-Request-Id)"
 
 	fetch nosuch https://127.0.0.1/nosuch
 	check "a path no program serves gets nginx's 404 envelope" \
 		eval 'test "$(code nosuch)" = 404 && body_has nosuch "{\"ok\":false,"'
 
-	user=$(ps -o user= -p "$HEALTH_PID" 2>/dev/null | tr -d ' ')
-	exe=$(readlink "/proc/$HEALTH_PID/exe" 2>/dev/null)
-	check "the program serving the socket is $PROG as gerbang (${exe:-?} as ${user:-?})" \
-		test "$user:$exe" = "gerbang:$PROG"
-	check "the program logs one JSON access line per request on stderr" \
+	# gerbang-auth and gerbang-users, with the account gerbang-admin made.
+	printf '{"company":"%s","email":"%s","password":"%s"}' "$COMPANY" "$EMAIL" "$USER_PW" >"$WORK/login.json"
+	fetch login https://127.0.0.1/v1/auth/login -X POST \
+		-H 'Content-Type: application/json' -H 'X-Request-Id: pkgtest-login' \
+		--data-binary "@$WORK/login.json"
+	token=$(json_str login access_token)
+	check "https POST /v1/auth/login answers 200 (got $(code login))" test "$(code login)" = 200
+	check "the login envelope has data.access_token (a JWT)" \
+		eval 'body_has login "{\"ok\":true," && [[ "$token" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]'
+
+	printf '{"company":"%s","email":"%s","password":"wrong-%s"}' "$COMPANY" "$EMAIL" "$USER_PW" >"$WORK/badlogin.json"
+	fetch badlogin https://127.0.0.1/v1/auth/login -X POST \
+		-H 'Content-Type: application/json' --data-binary "@$WORK/badlogin.json"
+	check "a wrong password gets a 401 envelope (got $(code badlogin))" \
+		eval 'test "$(code badlogin)" = 401 && body_has badlogin "{\"ok\":false,"'
+
+	fetch me https://127.0.0.1/v1/me -H "Authorization: Bearer $token"
+	check "https GET /v1/me with the token answers 200 (got $(code me))" test "$(code me)" = 200
+	check "/v1/me is the user gerbang-admin made (id ${uid:-?}, role owner)" \
+		eval 'test -n "${uid:-}" && body_has me "\"id\":\"$uid\"" && body_has me "\"role\":\"owner\"" && body_has me "\"company_id\":\"$cid\""'
+
+	fetch users https://127.0.0.1/v1/users -H "Authorization: Bearer $token"
+	check "https GET /v1/users as the owner answers 200 (got $(code users))" test "$(code users)" = 200
+	check "/v1/users lists the user (id and email) with meta" \
+		eval 'body_has users "{\"ok\":true," && body_has users "\"id\":\"$uid\"" && body_has users "\"email\":\"$EMAIL\"" && body_has users "\"meta\":{"'
+
+	fetch anon https://127.0.0.1/v1/me
+	check "https GET /v1/me without a token answers 401 (got $(code anon))" test "$(code anon)" = 401
+	check "the 401 is an {\"ok\":false,...} envelope with WWW-Authenticate: Bearer" \
+		eval 'body_has anon "{\"ok\":false," && body_has anon "\"request_id\":\"" && header anon WWW-Authenticate | grep -q "^Bearer"'
+
+	fetch healthz3 https://127.0.0.1/healthz
+	check "https /healthz still answers 200 (got $(code healthz3))" test "$(code healthz3)" = 200
+
+	for p in "${PROGRAMS[@]}"; do
+		user=$(ps -o user= -p "${SERVE_PID[$p]}" 2>/dev/null | tr -d ' ')
+		exe=$(readlink "/proc/${SERVE_PID[$p]}/exe" 2>/dev/null)
+		check "the program serving $RUN/$p.sock is /usr/sbin/gerbang-$p as gerbang (${exe:-?} as ${user:-?})" \
+			test "$user:$exe" = "gerbang:/usr/sbin/gerbang-$p"
+	done
+	check "gerbang-health logs one JSON access line per request on stderr" \
 		grep -q '"request_id":"pkgtest-1.a_b"' "$WORK/health.log"
+	check "gerbang-auth logs the login, without the password" \
+		eval 'grep -q "\"request_id\":\"pkgtest-login\"" "$WORK/auth.log" && ! grep -qF "$USER_PW" "$WORK/auth.log"'
 fi
 
 # ----------------------------------------------------------------- stop --
-if [ -n "$HEALTH_PID" ]; then
-	stop_pid "$HEALTH_PID" TERM 15
-	HEALTH_PID=
-	check "gerbang-health exits 0 on SIGTERM (status $STOP_STATUS)" test "$STOP_STATUS" = 0
-	if [ -n "$serve_ok" ]; then
+for p in "${PROGRAMS[@]}"; do
+	[ -n "${SERVE_PID[$p]:-}" ] || continue
+	stop_pid "${SERVE_PID[$p]}" TERM 15
+	unset "SERVE_PID[$p]"
+	check "gerbang-$p exits 0 on SIGTERM (status $STOP_STATUS)" test "$STOP_STATUS" = 0
+	[ "$STOP_STATUS" = 0 ] || show "$WORK/$p.log" 5
+	if [ "$p" = health ] && [ -n "$serve_ok" ]; then
 		# The socket file is still there, nobody listens: nginx answers.
 		fetch down https://127.0.0.1/healthz
 		check "with the program down, nginx answers a 502 envelope (got $(code down))" \
 			eval 'test "$(code down)" = 502 && body_has down "{\"ok\":false,"'
 	fi
-	rm -f "$SOCK"
-fi
+	rm -f "$RUN/$p.sock"
+done
 if [ -n "$NGINX_PID" ]; then
 	workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
 	stop_pid "$NGINX_PID" QUIT 15
@@ -429,15 +734,29 @@ if [ -n "$NGINX_PID" ]; then
 	for w in $workers; do alive "$w" && left="$left $w"; done
 	check "nginx master and workers stopped" test -z "$left"
 fi
+if [ -n "$PG_PID" ]; then
+	backends=$(ps -o pid= --ppid "$PG_PID" 2>/dev/null)
+	stop_pid "$PG_PID" INT 30
+	PG_PID=
+	check "the private cluster shuts down cleanly (status $STOP_STATUS)" test "$STOP_STATUS" = 0
+	left=
+	for w in $backends; do alive "$w" && left="$left $w"; done
+	check "the cluster's processes stopped" test -z "$left"
+	rm -rf "$PG"
+	check "the private cluster is removed" test ! -e "$PG"
+fi
 check "no process of user gerbang left" eval '! ps -u gerbang -o pid= | grep -q .'
-# Anything this test started: the program, its activator, the nginx master
-# and workers (their command lines name $WORK/nginx).
+# Anything this test started: the programs, their activators, the nginx
+# master and workers (their command lines name $WORK/nginx), PostgreSQL
+# (its processes work in its data directory, under $WORK).
 leftovers() {
-	local p c
+	local p c d
 	for p in /proc/[0-9]*; do
 		c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		d=$(readlink "$p/cwd" 2>/dev/null)
 		case "$c" in
-		*"$WORK/nginx"* | *systemd-socket-activate*"$SOCK"* | "$PROG"*) echo "${p#/proc/} $c" ;;
+		*"$WORK/nginx"* | *systemd-socket-activate*"$RUN/"* | /usr/sbin/gerbang-*) echo "${p#/proc/} $c" ;;
+		*) case "$d" in "$WORK" | "$WORK"/*) echo "${p#/proc/} $c (in $d)" ;; esac ;;
 		esac
 	done
 }
@@ -449,7 +768,7 @@ check "no process started by this test left" test -z "$left"
 if timeout 300 apt-get purge "${APT_OPTS[@]}" "$PKG" >"$WORK/purge.log" 2>&1; then
 	pass "apt-get purge $PKG"
 else
-	tail -n 20 "$WORK/purge.log" | sed 's/^/#      /' >&3
+	show "$WORK/purge.log" 20
 	fail "apt-get purge $PKG"
 fi
 INSTALLED_BY_US=
@@ -460,8 +779,11 @@ check "group gerbang removed" eval '! getent group gerbang'
 for f in $CONFFILES; do
 	check "conffile $f removed" test ! -e "$f"
 done
+check "$SECRET and /etc/gerbang removed" eval 'test ! -e "$SECRET" && test ! -e /etc/gerbang'
 check "units and their enablement removed" eval \
-	'test ! -e /lib/systemd/system/gerbang-health.socket && test ! -e /lib/systemd/system/gerbang-health.service && test ! -L /etc/systemd/system/sockets.target.wants/gerbang-health.socket'
-check "/run/gerbang removed" test ! -e /run/gerbang
+	'(for p in "${PROGRAMS[@]}"; do test ! -e "/lib/systemd/system/gerbang-$p.socket" && test ! -e "/lib/systemd/system/gerbang-$p.service" && test ! -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket" || exit 1; done)'
+check "programs, migrations and man pages removed" eval \
+	'test ! -e "$PROG" && test ! -e "$ADMIN" && test ! -e "$MIGRATE" && test ! -e /usr/share/gerbang && test ! -e /usr/share/man/man7/gerbang.7.gz'
+check "$RUN removed" test ! -e "$RUN"
 
 exit 0
