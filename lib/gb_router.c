@@ -14,6 +14,27 @@ match_pattern(const char *pat, const char *path, struct gb_arena *a,
 	size_t np = 0;
 
 	while (*pat != '\0') {
+		if (pat[0] == '{' && pat[1] == '*') {
+			/* {*name}: the rest of the path, possibly empty; last in a
+			 * pattern (gb_route_match's contract). */
+			const char *close = strchr(pat, '}');
+			size_t nlen;
+
+			if (close == NULL || close[1] != '\0' || np == GB_ROUTE_PARAMS_MAX)
+				return 0;
+			if (m != NULL) {
+				nlen = (size_t)(close - pat - 2);
+				if (nlen >= sizeof(m->params[np].name))
+					nlen = sizeof(m->params[np].name) - 1;
+				memcpy(m->params[np].name, pat + 2, nlen);
+				m->params[np].name[nlen] = '\0';
+				m->params[np].value = gb_arena_strdup(a, path);
+				if (m->params[np].value == NULL)
+					return -1;
+				m->nparams = np + 1;
+			}
+			return 1;
+		}
 		if (*pat == '{') {
 			const char *close = strchr(pat, '}');
 			size_t seg = strcspn(path, "/");
@@ -77,7 +98,7 @@ gb_route_match(const struct gb_route *routes, size_t n, const char *method,
 	m->allow[0] = '\0';
 	for (i = 0; i < n; i++) {
 		const struct gb_route *rt = &routes[i];
-		bool same = strcmp(rt->method, method) == 0 ||
+		bool same = strcmp(rt->method, method) == 0 || strcmp(rt->method, "*") == 0 ||
 		            (head && strcmp(rt->method, "GET") == 0);
 
 		if (same) {

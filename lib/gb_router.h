@@ -1,7 +1,9 @@
 /* gb_router.h - a table of routes: method + path pattern with {params}.
  *
  * A program's routes are one static array.  A pattern is literal text with
- * {name} placeholders, each matching one non-empty path segment.  The
+ * {name} placeholders, each matching one non-empty path segment, and may
+ * end with {*name}, which matches the rest of the path (possibly empty,
+ * slashes included).  The method "*" answers every method.  The
  * table's order does not matter unless two patterns match one path, then
  * the first wins (list literal routes before parameterized ones).
  */

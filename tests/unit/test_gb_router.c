@@ -203,6 +203,47 @@ START_TEST(test_nine_params_alone)
 }
 END_TEST
 
+START_TEST(test_rest_and_any_method)
+{
+	/* {*rest} takes the remainder, slashes included, possibly empty; "*"
+	 * answers every method; literal routes listed first still win */
+	static const struct gb_route r[] = {
+		{ "GET", "/p/exact", h_root, GB_PUBLIC, 0, NULL },
+		{ "*", "/p{*rest}", h_nine, GB_PUBLIC, 0, NULL },
+		{ "GET", "/q/{id}{*tail}", h_root, GB_PUBLIC, 0, NULL },
+		{ "GET", "/bad/{*rest}/x", h_root, GB_PUBLIC, 0, NULL },
+	};
+	static const struct {
+		const char *method, *path, *rest;
+		int route;
+	} t[] = {
+		{ "GET", "/p/exact", NULL, 0 },
+		{ "POST", "/p/exact", "/exact", 1 },
+		{ "DELETE", "/p", "", 1 },
+		{ "PATCH", "/p/", "/", 1 },
+		{ "PUT", "/p/a/b/c", "/a/b/c", 1 },
+		{ "BREW", "/px", "x", 1 },
+	};
+	struct gb_arena *a = gb_arena_new(1024);
+	struct gb_route_match m;
+	size_t i;
+
+	for (i = 0; i < NELEM(t); i++) {
+		ck_assert_int_eq(gb_route_match(r, NELEM(r), t[i].method, t[i].path, a, &m), GB_OK);
+		ck_assert_ptr_eq(m.route, &r[t[i].route]);
+		if (t[i].rest != NULL)
+			ck_assert_str_eq(gb_route_param(&m, "rest"), t[i].rest);
+	}
+	ck_assert_int_eq(gb_route_match(r, NELEM(r), "GET", "/q/7/z/y", a, &m), GB_OK);
+	ck_assert_str_eq(gb_route_param(&m, "id"), "7");
+	ck_assert_str_eq(gb_route_param(&m, "tail"), "/z/y");
+	/* {*name} anywhere but last never matches */
+	ck_assert_int_eq(gb_route_match(r, NELEM(r), "GET", "/bad/a/x", a, &m), GB_ENOTFOUND);
+	ck_assert_int_eq(gb_route_match(r, NELEM(r), "GET", "/other", a, &m), GB_ENOTFOUND);
+	gb_arena_free(a);
+}
+END_TEST
+
 static Suite *
 router_suite(void)
 {
@@ -215,6 +256,7 @@ router_suite(void)
 	tcase_add_test(tc, test_empty_table);
 	tcase_add_test(tc, test_allow_many_methods);
 	tcase_add_test(tc, test_nine_params_alone);
+	tcase_add_test(tc, test_rest_and_any_method);
 	suite_add_tcase(s, tc);
 	return s;
 }
