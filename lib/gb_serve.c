@@ -161,10 +161,72 @@ gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e)
 	gb_fail(c, status, e->msg[0] ? e->msg : gb_status_reason(status), errors);
 }
 
+int
+gb_stream_begin(struct gb_ctx *c, int status, const char *content_type)
+{
+	struct gb_resp *r = &c->resp;
+	struct gb_buf head = GB_BUF_INIT;
+	size_t i;
+	int rc;
+
+	if (c->streaming)
+		return -1;
+	r->status = status;
+	r->content_type = content_type;
+	gb_resp_header(r, "X-Request-Id", c->req.request_id);
+	gb_buf_printf(&head, "Status: %d %s\r\nContent-Type: %s\r\n", status,
+	              gb_status_reason(status),
+	              content_type != NULL ? content_type : "application/octet-stream");
+	for (i = 0; i < r->nheaders; i++)
+		gb_buf_printf(&head, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
+	gb_buf_puts(&head, "\r\n");
+	c->streaming = true;
+	rc = gb_buf_failed(&head) ? -1 : io_write(c->io, head.data, head.len);
+	gb_buf_free(&head);
+	return rc;
+}
+
+int
+gb_stream_write(struct gb_ctx *c, const void *p, size_t n)
+{
+	if (!c->streaming || c->resp.head_only)
+		return c->streaming ? 0 : -1;
+	if (io_write(c->io, p, n) != 0)
+		return -1;
+	c->streamed += n;
+	return 0;
+}
+
+int
+gb_stream_flush(struct gb_ctx *c)
+{
+	struct io *io = c->io;
+
+	if (io->fcgx != NULL)
+		return FCGX_FFlush(io->fcgx->out) == 0 ? 0 : -1;
+	return 0;
+}
+
+ssize_t
+gb_body_read(struct gb_ctx *c, char *buf, size_t n)
+{
+	return io_read(c->io, buf, n);
+}
+
+void
+gb_ctx_upstream(struct gb_ctx *c, const char *upstream, double ms)
+{
+	c->upstream = upstream;
+	c->upstream_ms = ms;
+}
+
 static void
 send_response(struct gb_ctx *c, struct io *io, struct gb_buf *head)
 {
 	struct gb_resp *r = &c->resp;
+
+	if (c->streaming)
+		return;
 
 	gb_resp_header(r, "X-Request-Id", c->req.request_id);
 	gb_buf_reset(head);
@@ -222,6 +284,11 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 	gb_resp_reset(&c->resp);
 	c->company_id = NULL;
 	c->authenticated = false;
+	c->io = io;
+	c->streaming = false;
+	c->streamed = 0;
+	c->upstream = NULL;
+	c->upstream_ms = 0;
 	c->match.route = NULL;
 	e = gb_req_parse(&c->req, c->arena, envp, &rerr);
 	c->req.body_read = io_read;
@@ -265,7 +332,9 @@ out:
 	acc.status = c->resp.status;
 	acc.latency_ms = (double)(gb_mono_us() - t0) / 1000.0;
 	acc.company_id = c->company_id;
-	acc.bytes = c->resp.head_only ? 0 : c->resp.body.len;
+	acc.bytes = c->streaming ? c->streamed : c->resp.head_only ? 0 : c->resp.body.len;
+	acc.upstream = c->upstream;
+	acc.upstream_ms = c->upstream_ms;
 	gb_log_access(&acc);
 }
 
@@ -566,7 +635,9 @@ serve_threads(struct server *s)
 	while (sig != SIGTERM && sig != SIGINT) {
 		if (sigwait(&set, &sig) != 0)
 			break;
-		if (sig == SIGHUP)
+		if (sig == SIGHUP && s->app->reload != NULL)
+			s->app->reload();
+		else if (sig == SIGHUP)
 			gb_log(GB_LOG_INFO, NULL, "SIGHUP: nothing to reload", NULL);
 	}
 	gb_log(GB_LOG_INFO, NULL, "stopping: finishing requests in flight", NULL);
@@ -596,6 +667,7 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 	struct gb_config_error cerr;
 	const char *listen_spec = NULL, *threads_arg = NULL, *why = NULL;
 	const char *lpid, *lfds;
+	bool inited = false;
 	long v;
 	int opt, rc;
 
@@ -646,6 +718,13 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 	}
 	gb_log_init(app->service, (enum gb_log_level)s.cfg.log_level, STDERR_FILENO);
 	signal(SIGPIPE, SIG_IGN);
+	if (app->init != NULL) {
+		if (app->init(&s.cfg) != 0) {
+			rc = 78;
+			goto out;
+		}
+		inited = true;
+	}
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "%s: FCGX_Init failed\n", app->name);
 		rc = 70;
@@ -685,6 +764,8 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 	if (listen_spec != NULL)
 		close(s.listen_fd);
 out:
+	if (inited && app->fini != NULL)
+		app->fini();
 	gb_auth_free(s.auth);
 	gb_config_free(&s.cfg);
 	return rc;

@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "gb_auth.h"
 #include "gb_config.h"
@@ -34,6 +36,13 @@ struct gb_app {
 	const struct gb_route *routes;
 	size_t nroutes;
 	bool signs_tokens;              /* needs the private key (gerbang-auth) */
+	/* Optional hooks, all called from the main thread: init after the
+	 * configuration is loaded and before any thread serves (non-zero: the
+	 * program exits 78 after init printed why), reload on SIGHUP, fini
+	 * after the last thread finished. */
+	int (*init)(const struct gb_config *cfg);
+	void (*reload)(void);
+	void (*fini)(void);
 };
 
 /* Per thread; handlers read req and match, and answer with gb_ok/gb_fail. */
@@ -51,6 +60,12 @@ struct gb_ctx {
 	const char *company_id;         /* the caller's tenant, once authenticated */
 	struct gb_db *db_handle;        /* use gb_ctx_db() */
 	struct gb_redis *redis_handle;  /* use gb_ctx_redis() */
+	/* private to the pipeline */
+	void *io;
+	bool streaming;                 /* headers sent by gb_stream_begin */
+	uint64_t streamed;              /* body bytes sent since */
+	const char *upstream;           /* for the access log, when proxied */
+	double upstream_ms;
 };
 
 /* Parses arguments and configuration, then serves until SIGTERM.  Returns
@@ -88,6 +103,24 @@ void gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e);
  * connect lazily).  NULL only on ENOMEM or a bad REDIS_URL. */
 struct gb_db *gb_ctx_db(struct gb_ctx *c);
 struct gb_redis *gb_ctx_redis(struct gb_ctx *c);
+
+/* Streaming a response whose length is not known in advance (a proxied
+ * body, server-sent events): gb_stream_begin sends the status, the headers
+ * added so far and X-Request-Id at once, without Content-Length; each
+ * gb_stream_write sends a chunk as it comes.  The pipeline then sends
+ * nothing more.  Both return 0, or -1 once the client is gone (stop
+ * producing: the thread is free again as soon as the handler returns). */
+int gb_stream_begin(struct gb_ctx *c, int status, const char *content_type);
+int gb_stream_write(struct gb_ctx *c, const void *p, size_t n);
+/* Pushes what was written so far to the web server; 0 or -1. */
+int gb_stream_flush(struct gb_ctx *c);
+
+/* Reads up to n bytes of the request body as it arrives (instead of
+ * gb_req_body, never both): the count, 0 at its end, -1 on error. */
+ssize_t gb_body_read(struct gb_ctx *c, char *buf, size_t n);
+
+/* Records the upstream and its latency for the access log line. */
+void gb_ctx_upstream(struct gb_ctx *c, const char *upstream, double ms);
 
 /* Adds a response header (see gb_resp_header). */
 int gb_header(struct gb_ctx *c, const char *name, const char *value);
