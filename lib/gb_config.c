@@ -71,6 +71,8 @@ static const struct key keys[] = {
 	  "lifetime of access tokens" },
 	{ "REFRESH_TOKEN_TTL_S", K_LONG, OFF(refresh_token_ttl_s), "2592000", 300, 31536000, NULL, false,
 	  "lifetime of refresh tokens" },
+	{ "PLUGIN_DIR", K_STR, OFF(plugin_dir), "/etc/gerbang/plugins.d", 0, 0, NULL, false,
+	  "directory of plugin manifests (*.json) for gerbang-proxy" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -36,6 +36,7 @@ struct gb_config {
 	long jwt_leeway_s;
 	long access_token_ttl_s;
 	long refresh_token_ttl_s;
+	char *plugin_dir;        /* gerbang-proxy's registry */
 };
 
 struct gb_config_error {

@@ -8,7 +8,7 @@
 
 #include "gb_buf.h"
 
-#define GB_RESP_HEADERS_MAX 24
+#define GB_RESP_HEADERS_MAX 48     /* room for a proxied response's headers */
 
 struct gb_resp {
 	int status;                  /* 0 until a handler answers */

@@ -707,7 +707,7 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 		rc = 78;
 		goto out;
 	}
-	if (app->signs_tokens || needs_tokens(app)) {
+	if (app->signs_tokens || app->verifies_tokens || needs_tokens(app)) {
 		char reason[256];
 
 		if (gb_auth_new(&s.cfg, app->signs_tokens, &s.auth, reason, sizeof(reason)) != GB_OK) {

@@ -36,6 +36,7 @@ struct gb_app {
 	const struct gb_route *routes;
 	size_t nroutes;
 	bool signs_tokens;              /* needs the private key (gerbang-auth) */
+	bool verifies_tokens;           /* checks tokens itself (gerbang-proxy) */
 	/* Optional hooks, all called from the main thread: init after the
 	 * configuration is loaded and before any thread serves (non-zero: the
 	 * program exits 78 after init printed why), reload on SIGHUP, fini

@@ -449,7 +449,8 @@ START_TEST(test_print_defaults)
 	                 "JWT_AUDIENCE=gerbang\n"
 	                 "JWT_LEEWAY_S=30\n"
 	                 "ACCESS_TOKEN_TTL_S=900\n"
-	                 "REFRESH_TOKEN_TTL_S=2592000\n");
+	                 "REFRESH_TOKEN_TTL_S=2592000\n"
+	                 "PLUGIN_DIR=/etc/gerbang/plugins.d\n");
 }
 END_TEST
 
