@@ -1,12 +1,16 @@
 /* gerbang-health: welcome, liveness, readiness and version. */
 #include "config.h"
 
+#include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "gb_db.h"
 #include "gb_envelope.h"
 #include "gb_log.h"
+#include "gb_plugin.h"
 #include "gb_redis.h"
 #include "gb_serve.h"
 #include "gb_time.h"
@@ -57,6 +61,100 @@ record(struct gb_ctx *c, const char *name, enum gb_err e, int64_t t0, const char
 	return 0;
 }
 
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* GET the plugin's health_path: GB_OK for a 2xx, GB_ETIMEOUT, or GB_EIO. */
+static enum gb_err
+plugin_ping(struct gb_ctx *c, CURL *h, const struct gb_plugin *p, long timeout_ms)
+{
+	char *url = gb_arena_printf(c->arena, "%s%s%s", p->upstream_origin, p->base_path,
+	                            p->health_path);
+	long status = 0;
+	CURLcode rc;
+
+	if (url == NULL)
+		return GB_ENOMEM;
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return GB_ETIMEOUT;
+	if (rc != CURLE_OK)
+		return GB_EIO;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	return status >= 200 && status < 300 ? GB_OK : GB_EIO;
+}
+
+/* Each plugin with a health_path, as "plugin:<name>" in checks (and in
+ * errors when down).  Returns how many are down.  The registry is read
+ * afresh: /readyz is rare, and it then always matches the directory. */
+static int
+check_plugins(struct gb_ctx *c, json_t *checks, json_t **errors)
+{
+	struct gb_plugin_error perr;
+	struct gb_registry *reg;
+	struct stat st;
+	CURL *h;
+	size_t i;
+	int down = 0;
+
+	if (stat(c->cfg->plugin_dir, &st) != 0 && errno == ENOENT)
+		return 0;       /* no plugins on this host */
+	if (gb_registry_load(c->cfg->plugin_dir, &reg, &perr) != GB_OK) {
+		gb_log(GB_LOG_WARN, c->req.request_id, "plugin registry invalid", "file", perr.file,
+		       "key", perr.key, "error", perr.msg, NULL);
+		*errors = gb_field_error(*errors, "plugins", "the registry is invalid");
+		return 1;
+	}
+	h = curl_easy_init();
+	for (i = 0; h != NULL && i < gb_registry_count(reg); i++) {
+		const struct gb_plugin *p = gb_registry_at(reg, i);
+		const char *name;
+		int64_t t0 = gb_mono_us();
+		enum gb_err e;
+
+		if (p->health_path == NULL)
+			continue;
+		name = gb_arena_printf(c->arena, "plugin:%s", p->name);
+		e = plugin_ping(c, h, p, c->cfg->ready_timeout_ms);
+		if (name == NULL)
+			continue;
+		down += !record(c, name, e, t0, e == GB_OK ? "" : "health check failed", checks, errors);
+	}
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	gb_registry_free(reg);
+	return down;
+}
+
+static int
+health_init(const struct gb_config *cfg)
+{
+	(void)cfg;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "gerbang-health: cannot initialise libcurl\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+health_fini(void)
+{
+	curl_global_cleanup();
+}
+
 static void
 readyz(struct gb_ctx *c)
 {
@@ -66,7 +164,7 @@ readyz(struct gb_ctx *c)
 	struct gb_db *db;
 	enum gb_err e;
 	int64_t t0;
-	int up = 0;
+	int up = 0, plugins_down;
 
 	if (checks == NULL) {
 		gb_fail(c, 500, "internal error", NULL);
@@ -83,10 +181,15 @@ readyz(struct gb_ctx *c)
 	e = redis != NULL ? gb_redis_ping(redis) : GB_ENOMEM;
 	up += record(c, "redis", e, t0, redis != NULL ? gb_redis_last_error(redis) : "no memory",
 	             checks, &errors);
+	plugins_down = check_plugins(c, checks, &errors);
 
+	/* A plugin that is down degrades the gateway but does not make it
+	 * unready: one plugin must not take every route out of a balancer. */
 	if (up == 2) {
 		json_decref(errors);
-		gb_ok(c, 200, "ready", json_pack("{s:s, s:o}", "status", "ready", "checks", checks));
+		gb_ok(c, 200, plugins_down ? "ready, some plugins are down" : "ready",
+		      json_pack("{s:s, s:o}", "status", plugins_down ? "degraded" : "ready",
+		                "checks", checks));
 		return;
 	}
 	json_decref(checks);
@@ -106,6 +209,8 @@ static const struct gb_app app = {
 	.service = "health",
 	.routes = routes,
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.init = health_init,
+	.fini = health_fini,
 };
 
 int

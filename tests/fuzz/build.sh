@@ -41,17 +41,19 @@ modules() {
 	fuzz_traceparent) echo "gb_reqid" ;;
 	fuzz_redis_url) echo "gb_arena gb_err gb_url gb_config gb_redis" ;;
 	fuzz_jwt) echo "gb_jwt" ;;
+	fuzz_plugin) echo "gb_arena gb_err gb_url gb_auth gb_jwt gb_reqid gb_plugin" ;;
 	esac
 }
 
 # Library objects: instrumented for coverage, without libFuzzer's main.
-for m in gb_arena gb_buf gb_config gb_err gb_jwt gb_redis gb_reqid gb_request gb_url; do
+for m in gb_arena gb_auth gb_buf gb_config gb_err gb_jwt gb_plugin gb_redis gb_reqid gb_request \
+	gb_url; do
 	# shellcheck disable=SC2086
 	$CC $cflags $san -fsanitize=fuzzer-no-link -c "$lib/$m.c" -o "$out/obj/$m.o"
 done
 
 for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url \
-	fuzz_jwt; do
+	fuzz_jwt fuzz_plugin; do
 	objs=
 	for m in $(modules "$t"); do
 		objs="$objs $out/obj/$m.o"

@@ -22,7 +22,8 @@ failed=0
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
-for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url fuzz_jwt; do
+for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url fuzz_jwt \
+	fuzz_plugin; do
 	bin=$out/$t
 	if [ ! -x "$bin" ]; then
 		echo "$t: FAILED (not built: run tests/fuzz/build.sh $out)"
@@ -34,6 +35,7 @@ for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_
 	fuzz_path) maxlen=4200 ;;         # past GB_PATH_MAX
 	fuzz_request) maxlen=12000 ;;
 	fuzz_jwt) maxlen=5000 ;;         # past GB_JWT_MAX
+	fuzz_plugin) maxlen=8192 ;;
 	*) maxlen=4096 ;;
 	esac
 	mkdir -p "$work/$t" "$out/artifacts/$t"

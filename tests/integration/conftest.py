@@ -54,6 +54,7 @@ class Stack:
         self.build = pathlib.Path(build)
         self.http_port = free_port()
         self.https_port = free_port()
+        self.echo_port = free_port()
         self.log = self.dir / "log"
         self.run = self.dir / "run"
 
@@ -124,7 +125,8 @@ def stack():
     try:
         # with the development accounts of README.md (GERBANG_SEED)
         s.ctl("start", "--build", build, "--http-port", s.http_port,
-              "--https-port", s.https_port, env={"GERBANG_SEED": "1"})
+              "--https-port", s.https_port, "--echo-port", s.echo_port,
+              env={"GERBANG_SEED": "1"})
     except subprocess.CalledProcessError as e:
         s.ctl("stop", check=False)
         pytest.fail(f"stack did not start: {e.stderr}")

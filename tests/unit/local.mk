@@ -10,11 +10,13 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_jwt \
 	tests/unit/test_gb_log \
 	tests/unit/test_gb_password \
+	tests/unit/test_gb_plugin \
 	tests/unit/test_gb_redis \
 	tests/unit/test_gb_reqid \
 	tests/unit/test_gb_request \
 	tests/unit/test_gb_response \
 	tests/unit/test_gb_router \
+	tests/unit/test_gb_sign \
 	tests/unit/test_gb_token \
 	tests/unit/test_gb_url
 
@@ -61,6 +63,10 @@ tests_unit_test_gb_password_SOURCES = tests/unit/test_gb_password.c tests/unit/g
 tests_unit_test_gb_password_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_password_LDADD = $(GB_UNIT_LIBS)
 
+tests_unit_test_gb_plugin_SOURCES = tests/unit/test_gb_plugin.c tests/unit/gb_test.h
+tests_unit_test_gb_plugin_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_plugin_LDADD = $(GB_UNIT_LIBS)
+
 tests_unit_test_gb_redis_SOURCES = tests/unit/test_gb_redis.c tests/unit/gb_test.h
 tests_unit_test_gb_redis_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_redis_LDADD = $(GB_UNIT_LIBS)
@@ -80,6 +86,10 @@ tests_unit_test_gb_response_LDADD = $(GB_UNIT_LIBS)
 tests_unit_test_gb_router_SOURCES = tests/unit/test_gb_router.c tests/unit/gb_test.h
 tests_unit_test_gb_router_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_router_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_sign_SOURCES = tests/unit/test_gb_sign.c tests/unit/gb_test.h
+tests_unit_test_gb_sign_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_sign_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_token_SOURCES = tests/unit/test_gb_token.c tests/unit/gb_test.h
 tests_unit_test_gb_token_CFLAGS = $(GB_UNIT_CFLAGS)
