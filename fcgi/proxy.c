@@ -200,6 +200,7 @@ watch_main(void *arg)
 		       "error", strerror(errno), NULL);
 		if (in >= 0)
 			close(in);
+		gb_log_thread_end();
 		return NULL;
 	}
 	p[0] = (struct pollfd){ .fd = in, .events = POLLIN };
@@ -219,6 +220,7 @@ watch_main(void *arg)
 		load_registry("directory changed");
 	}
 	close(in);
+	gb_log_thread_end();
 	return NULL;
 }
 
