@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@
 #include "gb_db.h"
 #include "gb_jwt.h"
 #include "gb_password.h"
+#include "gb_plugin.h"
 #include "gb_redis.h"
 #include "gb_serve.h"
 #include "gb_validate.h"
@@ -733,11 +735,36 @@ check_jwt(const struct gb_config *cfg, char *note, char *why, size_t len)
 	return GB_OK;
 }
 
-/* In order; a new kind of check (plugin or schema directories) is a row. */
+/* The plugin registry exactly as gerbang-proxy loads it (secret files
+ * included).  No directory is fine on a host that runs no proxy. */
+static enum gb_err
+check_plugins(const struct gb_config *cfg, char *note, char *why, size_t len)
+{
+	struct gb_plugin_error err;
+	struct gb_registry *reg;
+	struct stat st;
+
+	if (stat(cfg->plugin_dir, &st) != 0 && errno == ENOENT) {
+		snprintf(note, len, "plugins: %s does not exist (gerbang-proxy needs it)",
+		         cfg->plugin_dir);
+		return GB_OK;
+	}
+	if (gb_registry_load(cfg->plugin_dir, &reg, &err) != GB_OK) {
+		snprintf(why, len, "PLUGIN_DIR: %s: %s%s%s", err.file, err.key,
+		         err.key[0] ? ": " : "", err.msg);
+		return GB_ECONFIG;
+	}
+	snprintf(note, len, "plugins: %zu in %s", gb_registry_count(reg), cfg->plugin_dir);
+	gb_registry_free(reg);
+	return GB_OK;
+}
+
+/* In order; a new kind of check (a schema directory) is a row. */
 static const struct check checks[] = {
 	{ check_database_url },
 	{ check_redis_url },
 	{ check_jwt },
+	{ check_plugins },
 };
 
 static int

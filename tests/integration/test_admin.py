@@ -108,6 +108,20 @@ def test_check_config_bad_key(stack, key, env, drop):
     assert "too-short-secret-value" not in p.stderr + p.stdout
 
 
+def test_check_config_plugins(stack, tmp_path):
+    p = admin(stack, "check-config")
+    assert re.search(r"^plugins: 2 in ", ok(p), re.M), p.stdout
+    bad = tmp_path / "plugins.d"
+    bad.mkdir()
+    (bad / "a.json").write_text('{"name": "a", "version": "1", "mount": "/v1/plugins/a", "upstream": '
+                                '"ftp://x", "auth_mode": "public"}')
+    p = admin(stack, "check-config", env={"PLUGIN_DIR": str(bad)})
+    assert p.returncode == 78, p
+    assert "PLUGIN_DIR" in p.stderr and "a.json" in p.stderr and "upstream" in p.stderr
+    p = admin(stack, "check-config", env={"PLUGIN_DIR": str(tmp_path / "none")})
+    assert p.returncode == 0 and "does not exist" in p.stdout
+
+
 def test_bad_configuration_stops_every_command(stack, company):
     p = admin(stack, "company", "show", company, env={"DB_TIMEOUT_MS": "1"})
     assert p.returncode == 78 and "DB_TIMEOUT_MS" in p.stderr
