@@ -150,10 +150,21 @@ def test_upstream_status_passes_through(stack, token):
     assert r.status == 418
 
 
-def test_large_download_streams(stack, token):
-    r = call(stack, token, "/v1/plugins/echo/big?bytes=10485760")
-    assert r.status == 200
-    assert len(r.body) == 10485760 and r.body[:1] == b"a"
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_large_download_streams_with_bounded_memory(stack, token):
+    pid = stack.pid("proxy")
+    call(stack, token, "/v1/plugins/echo/big?bytes=1048576")       # warm every path
+    before = rss_kib(pid)
+    for _ in range(2):
+        r = call(stack, token, "/v1/plugins/echo/big?bytes=33554432")
+        assert r.status == 200
+        assert len(r.body) == 33554432 and r.body[:1] == b"a"
+    # 64 MiB went through; the proxy held no more than a few buffers of it
+    assert rss_kib(pid) - before < 8 * 1024, (before, rss_kib(pid))
 
 
 def test_slow_upstream_is_504(stack, token):
@@ -348,6 +359,24 @@ def test_retry_after_a_refused_connection(stack, token):
         remove(stack, "late")
         if srv is not None:
             srv.close()
+
+
+def test_post_is_never_retried(stack, token):
+    port = free_port()
+    install(stack, "noretry", manifest(stack, "noretry", upstream=f"http://127.0.0.1:{port}",
+                                        retries=3))
+    try:
+        deadline = time.monotonic() + 10
+        while stack.get("/v1/plugins/noretry/x").status == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        rid = "no-retry-post-1"
+        envelope_error(stack.request("POST", "/v1/plugins/noretry/x", body=b"{}",
+                                     headers={"X-Request-Id": rid}), 502)
+        fails = [l for l in (stack.log / "proxy.log").read_text().splitlines()
+                 if rid in l and "upstream failed" in l]
+        assert len(fails) == 1, fails
+    finally:
+        remove(stack, "noretry")
 
 
 def test_large_upload_streams_with_forward_jwt(stack, token):
