@@ -1,5 +1,6 @@
 # etc/ - configuration shipped with gerbang: systemd units, tmpfiles.d,
-# /etc/default/gerbang, the nginx site and snippets, the lighttpd module.
+# /etc/default/gerbang, the nginx site and snippets, the lighttpd module,
+# and the README of the plugin registry.
 # Installed as data so that `make install` (and the Debian package, which
 # runs it) puts every file where its consumer looks for it.
 #
@@ -15,7 +16,9 @@ dist_systemdsystemunit_DATA = \
 	etc/systemd/gerbang-auth.socket \
 	etc/systemd/gerbang-auth.service \
 	etc/systemd/gerbang-users.socket \
-	etc/systemd/gerbang-users.service
+	etc/systemd/gerbang-users.service \
+	etc/systemd/gerbang-proxy.socket \
+	etc/systemd/gerbang-proxy.service
 
 # /run/gerbang: owner, group and mode (see the file).
 tmpfilesdir = $(prefix)/lib/tmpfiles.d
@@ -39,8 +42,16 @@ EXTRA_DIST += etc/nginx/gerbang.conf
 lighttpdconfdir = $(sysconfdir)/lighttpd/conf-available
 dist_lighttpdconf_DATA = etc/lighttpd/50-gerbang.conf
 
-install-data-local: gb-install-nginx-site
-uninstall-local: gb-uninstall-nginx-site
+# The plugin registry, PLUGIN_DIR (/etc/gerbang/plugins.d by default),
+# holds the administrator's manifests and plugin secrets only: nothing is
+# installed into it.  Its owner and mode (root:gerbang 0750) need the
+# system group, so whoever creates the user creates the directory too (the
+# Debian postinst does).  Its README is documentation, installed as
+# $(docdir)/README.plugins.d; renamed, hence the rule below.
+EXTRA_DIST += etc/plugins.d/README
+
+install-data-local: gb-install-nginx-site gb-install-plugins-readme
+uninstall-local: gb-uninstall-nginx-site gb-uninstall-plugins-readme
 
 gb-install-nginx-site:
 	$(MKDIR_P) '$(DESTDIR)$(nginxsitesdir)'
@@ -49,4 +60,12 @@ gb-install-nginx-site:
 gb-uninstall-nginx-site:
 	rm -f '$(DESTDIR)$(nginxsitesdir)/gerbang'
 
-.PHONY: gb-install-nginx-site gb-uninstall-nginx-site
+gb-install-plugins-readme:
+	$(MKDIR_P) '$(DESTDIR)$(docdir)'
+	$(INSTALL_DATA) '$(srcdir)/etc/plugins.d/README' '$(DESTDIR)$(docdir)/README.plugins.d'
+
+gb-uninstall-plugins-readme:
+	rm -f '$(DESTDIR)$(docdir)/README.plugins.d'
+
+.PHONY: gb-install-nginx-site gb-uninstall-nginx-site gb-install-plugins-readme \
+	gb-uninstall-plugins-readme

@@ -7,4 +7,6 @@ dist_man_MANS += \
 	man/gerbang-auth.8 \
 	man/gerbang-admin.8 \
 	man/gerbang-migrate.8 \
-	man/gerbang-users.8
+	man/gerbang-users.8 \
+	man/gerbang-proxy.8 \
+	man/gerbang-echo.8

@@ -4,19 +4,35 @@
 # prints figures and the bars they are held to, and exits 0 unless something
 # could not run.
 #
-# One private stack (scripts/stack, nginx access log off) in a temporary
-# directory, plus bare-fcgi (tests/bench/bare-fcgi.c: the least a libfcgi
-# responder can do) and one bench nginx with a single worker that serves
-#   /floor/static  nginx `return 200` with a JSON body of /healthz's size
-#   /floor/fcgi    fastcgi_pass to bare-fcgi
-#   /healthz       fastcgi_pass to the stack's gerbang-health
+# One private stack (scripts/stack, nginx access log off, its own echo
+# port) in a temporary directory, plus bare-fcgi (tests/bench/bare-fcgi.c:
+# the least a libfcgi responder can do), bare-forward
+# (tests/bench/bare-forward.c: the least a libfcgi + libcurl forwarder can
+# do) and one bench nginx with a single worker that serves
+#   /floor/static    nginx `return 200` with a JSON body of /healthz's size
+#   /floor/fcgi      fastcgi_pass to bare-fcgi
+#   /healthz         fastcgi_pass to the stack's gerbang-health
+#   /v1/me, /v1/users/{id}   gerbang-auth, gerbang-users (bench token)
+#   /floor/direct/   proxy_pass (keep-alive upstream) to gerbang-echo
+#   /floor/forward/  fastcgi_pass to bare-forward -> gerbang-echo
+#   /floor/forward-h/  the same, a second bare-forward that also sends the
+#                    ten headers gerbang-proxy adds (fixed values): what
+#                    those cost in libcurl, the echo and nginx
+#   /v1/plugins/     fastcgi_pass to the stack's gerbang-proxy -> gerbang-echo
+#                    (mount /v1/plugins/echo: gateway_verified, signed)
 # so every target goes through the same nginx worker and FastCGI settings.
+# The last three all ask gerbang-echo (the reference plugin upstream, a
+# FastCGI program behind the stack's nginx on the echo port) for /bench.
 # Each target: wrk warm-up 2 s, then wrk -t2 -c32 -d${BENCH_SECONDS}s --latency.
-# Then gerbang-health's RSS at idle and after at least 200,000 requests.
+# Then gerbang-health's RSS at idle and after at least 200,000 requests,
+# and gerbang-proxy's at idle and after its runs.
 #
 # Environment: BENCH_SECONDS (default 10), GERBANG_THREADS (threads per
 # program, default 4, passed to the stack), BENCH_KEEP=1 keeps the temporary
-# directory (logs) after the run.
+# directory (logs) after the run.  BENCH_PERF=1 adds, after the measured
+# runs, one system-wide `perf record -g` over a wrk run of the forward and
+# of the proxy target, prints where the CPU went by process and keeps the
+# reports in the temporary directory (with BENCH_KEEP=1).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -39,13 +55,16 @@ note() { echo "bench: $*" >&2; }
 for t in wrk nginx gcc pkg-config python3 curl timeout; do
 	command -v "$t" >/dev/null || die "$t not found (scripts/dev installs what is missing)"
 done
-[ -x "$BUILD/fcgi/gerbang-health" ] || die "$BUILD/fcgi/gerbang-health not built"
+for p in fcgi/gerbang-health fcgi/gerbang-proxy plugins/gerbang-echo; do
+	[ -x "$BUILD/$p" ] || die "$BUILD/$p not built"
+done
+pkg-config --exists libcurl || die "libcurl's pkg-config file not found (libcurl4-openssl-dev)"
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-BARE_PID="" WRK_PID="" STACK_STARTED=0
+BARE_PID="" FWD_PID="" FWDH_PID="" WRK_PID="" PERF_PID="" STACK_STARTED=0
 TMP=$(mktemp -d /tmp/gerbang-bench-XXXXXX)
 D=$TMP/stack          # scripts/stack's directory
 B=$TMP/bench          # bench nginx, bare-fcgi, wrk output
@@ -66,8 +85,11 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	stop_pid "$WRK_PID" TERM
+	stop_pid "$PERF_PID" INT
 	[ -f "$B/nginx.pid" ] && stop_pid "$(cat "$B/nginx.pid")" QUIT
 	stop_pid "$BARE_PID" TERM
+	stop_pid "$FWD_PID" TERM
+	stop_pid "$FWDH_PID" TERM
 	wait 2>/dev/null || true
 	if [ $STACK_STARTED = 1 ]; then
 		# Without DIR/build, `stack stop` skips lighttpd_stop, whose pkill -f
@@ -103,18 +125,52 @@ if [ ! -x "$BARE" ] || [ "$SRC/tests/bench/bare-fcgi.c" -nt "$BARE" ]; then
 	gcc -std=c11 -O2 -Wall -Wextra -pthread -o "$BARE" "$SRC/tests/bench/bare-fcgi.c" \
 		$(pkg-config --cflags --libs fcgi) || die "cannot build bare-fcgi"
 fi
+FWD=$BUILD/tests/bench/bare-forward
+if [ ! -x "$FWD" ] || [ "$SRC/tests/bench/bare-forward.c" -nt "$FWD" ]; then
+	# shellcheck disable=SC2046
+	gcc -std=c11 -O2 -Wall -Wextra -pthread -o "$FWD" "$SRC/tests/bench/bare-forward.c" \
+		$(pkg-config --cflags --libs fcgi libcurl) || die "cannot build bare-forward"
+fi
 
 # --- the stack -------------------------------------------------------------------
-HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) BENCH_PORT=$(free_port)
+HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) BENCH_PORT=$(free_port) ECHO_PORT=$(free_port)
 STACK_STARTED=1
 GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS STACK_QUIET=1 \
 	timeout 120 "$SRC/scripts/stack" start "$D" --build "$BUILD" \
-	--http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" >"$B/stack-start.log" 2>&1 ||
+	--http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" --echo-port "$ECHO_PORT" \
+	>"$B/stack-start.log" 2>&1 ||
 	{ cat "$B/stack-start.log" >&2; die "the stack did not start"; }
 RUN=$D/run
+read -r _ _ ECHO_PORT <"$D/ports"
+[ -n "$ECHO_PORT" ] || die "$D/ports names no echo port"
+
+# gerbang-proxy's RSS before it served anything.
+PROXY_PID=$(cat "$RUN/proxy.pid")
+PROXY_EXE=$(readlink "/proc/$PROXY_PID/exe") || die "gerbang-proxy (pid $PROXY_PID) is not running"
+case $PROXY_EXE in
+*/gerbang-proxy) ;;
+*) note "pid $PROXY_PID is $PROXY_EXE, not gerbang-proxy: its RSS and CPU figures would be wrong" ;;
+esac
+PROXY_RSS_IDLE=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PROXY_PID/status")
 
 "$BARE" "$B/bare.sock" 4 </dev/null >"$B/bare-fcgi.log" 2>&1 &
 BARE_PID=$!
+"$FWD" "$B/forward.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward/ 4 </dev/null \
+	>"$B/bare-forward.log" 2>&1 &
+FWD_PID=$!
+# The headers gerbang-proxy sends in gateway_verified mode for a request
+# that has none of the plugin's forward_headers, at their real sizes; the
+# signature cannot verify, which costs the echo the same one HMAC.
+"$FWD" "$B/forward-h.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward-h/ 4 \
+	"X-Request-Id: 0123456789abcdef0123456789abcdef" \
+	"traceparent: 00-0123456789abcdef0123456789abcdef-0123456789abcdef-00" \
+	"X-Forwarded-For: 127.0.0.1" "X-Forwarded-Proto: http" "X-Plugin-Name: echo" \
+	"X-User-Id: 01234567-89ab-cdef-0123-456789abcdef" \
+	"X-Company-Id: 01234567-89ab-cdef-0123-456789abcdef" "X-Role: owner" \
+	"X-Internal-Timestamp: 1700000000" \
+	"X-Internal-Signature: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	</dev/null >"$B/bare-forward-h.log" 2>&1 &
+FWDH_PID=$!
 
 # --- the bench nginx -----------------------------------------------------------
 cp /etc/nginx/fastcgi_params "$B/"
@@ -140,6 +196,12 @@ http {
     fastcgi_connect_timeout 5s;
     fastcgi_read_timeout 60s;
     fastcgi_intercept_errors off;
+    # gerbang-echo on the stack's echo port, connections kept alive so the
+    # direct floor pays no connect per request (as curl's cache does not).
+    upstream gerbang_echo {
+        server 127.0.0.1:$ECHO_PORT;
+        keepalive 32;
+    }
     server {
         listen 127.0.0.1:$BENCH_PORT;
         location = /floor/static {
@@ -162,6 +224,31 @@ http {
         location /v1/users/ {
             include snippets/gerbang-fastcgi-params.conf;
             fastcgi_pass unix:$RUN/users.sock;
+        }
+        location /floor/direct/ {
+            proxy_pass http://gerbang_echo/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+        # Both forwarders get the settings of the shipped /v1/plugins/
+        # location (etc/nginx/gerbang-fastcgi.conf): streaming both ways.
+        location /floor/forward/ {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_request_buffering off;
+            fastcgi_buffering off;
+            fastcgi_pass unix:$B/forward.sock;
+        }
+        location /floor/forward-h/ {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_request_buffering off;
+            fastcgi_buffering off;
+            fastcgi_pass unix:$B/forward-h.sock;
+        }
+        location /v1/plugins/ {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_request_buffering off;
+            fastcgi_buffering off;
+            fastcgi_pass unix:$RUN/proxy.sock;
         }
     }
 }
@@ -192,13 +279,21 @@ PY
 
 BASE=http://127.0.0.1:$BENCH_PORT
 NAMES=(static fcgi healthz me)
+# The plugin targets: the same echo path through each.
+ECHO_PATH=bench
 declare -A URL=([static]=$BASE/floor/static [fcgi]=$BASE/floor/fcgi [healthz]=$BASE/healthz
-	[me]=$BASE/v1/me [user]=$BASE/v1/users/$BENCH_USER)
+	[me]=$BASE/v1/me [user]=$BASE/v1/users/$BENCH_USER
+	[direct]=$BASE/floor/direct/$ECHO_PATH [forward]=$BASE/floor/forward/$ECHO_PATH
+	[fwdhdr]=$BASE/floor/forward-h/$ECHO_PATH [proxy]=$BASE/v1/plugins/echo/$ECHO_PATH)
 declare -A LABEL=([static]="nginx static" [fcgi]="bare libfcgi" [healthz]="/healthz"
-	[me]="/v1/me" [user]="/v1/users/{id}")
-declare -A HDR=([me]="Authorization: Bearer $TOKEN" [user]="Authorization: Bearer $TOKEN")
+	[me]="/v1/me" [user]="/v1/users/{id}" [direct]="direct" [forward]="forward"
+	[fwdhdr]="forward+hdrs" [proxy]="proxy")
+declare -A HDR=([me]="Authorization: Bearer $TOKEN" [user]="Authorization: Bearer $TOKEN"
+	[proxy]="Authorization: Bearer $TOKEN")
 # gerbang-users answers the tenant read when it is part of the build.
 [ -f "$RUN/users.pid" ] && NAMES+=(user)
+PLUGIN_NAMES=(direct forward fwdhdr proxy)
+NAMES+=("${PLUGIN_NAMES[@]}")
 for n in "${NAMES[@]}"; do
 	ok=0
 	for ((i = 0; i < 100; i++)); do
@@ -210,6 +305,17 @@ for n in "${NAMES[@]}"; do
 	done
 	[ $ok = 1 ] || die "${URL[$n]} does not answer 200 (logs: $B, $D/log)"
 done
+# Each plugin target reached the echo's /bench; the proxy's request came
+# signed, and the echo verified it.
+for n in "${PLUGIN_NAMES[@]}"; do
+	grep -q '"path":"/'$ECHO_PATH'"' "$B/probe-$n" || die "${URL[$n]} did not reach the echo's /$ECHO_PATH (see $B/probe-$n)"
+done
+grep -q '"signature":"valid"' "$B/probe-proxy" ||
+	die "the echo did not verify gerbang-proxy's signature (see $B/probe-proxy)"
+grep -q '"x-internal-signature":' "$B/probe-fwdhdr" ||
+	die "the echo did not get forward+hdrs' headers (see $B/probe-fwdhdr)"
+declare -A BODY_BYTES
+for n in "${PLUGIN_NAMES[@]}"; do BODY_BYTES[$n]=$(wc -c <"$B/probe-$n"); done
 
 # --- process facts ------------------------------------------------------------
 HEALTH_PID=$(cat "$RUN/health.pid")
@@ -227,6 +333,7 @@ HEALTH_RSS_IDLE=$(rss_kib "$HEALTH_PID")
 HEALTH_RSS_SPLIT=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
 	END { printf "anon %.2f + file %.2f", a / 1024, f / 1024 }' "/proc/$HEALTH_PID/status")
 BARE_RSS_IDLE=$(rss_kib "$BARE_PID")
+FWD_RSS_IDLE=$(rss_kib "$FWD_PID")
 
 # --- wrk ----------------------------------------------------------------------------
 # wrk_run NAME URL SECONDS OUT: one bounded wrk; OUT gets its output and
@@ -264,30 +371,49 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $1
 TICK=$(getconf CLK_TCK)
 NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$B/nginx.pid")" | head -n 1 | tr -d ' ')
 declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID
-	[me]=$(cat "$RUN/auth.pid") [user]=$(cat "$RUN/users.pid" 2>/dev/null || true))
+	[me]=$(cat "$RUN/auth.pid") [user]=$(cat "$RUN/users.pid" 2>/dev/null || true)
+	[direct]="" [forward]=$FWD_PID [fwdhdr]=$FWDH_PID [proxy]=$PROXY_PID)
+# The upstream side of the plugin targets: gerbang-echo and the stack's
+# nginx worker in front of it (it serves nothing else during the run).
+ECHO_PID=$(cat "$RUN/echo.pid")
+STACK_NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$RUN/nginx.pid")" | head -n 1 | tr -d ' ')
+[ -n "$STACK_NGINX_WORKER" ] || die "the stack's nginx has no worker"
+upstream_ticks() { echo $(($(cpu_ticks "$ECHO_PID") + $(cpu_ticks "$STACK_NGINX_WORKER"))); }
 # us of CPU per request: ticks, requests.
 us_per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else printf "-" }'; }
 
-declare -A RPS P50 P99 REQS ERRS NGX_CPU PROG_CPU
+declare -A RPS P50 P99 REQS ERRS NGX_CPU PROG_CPU UP_CPU
+declare -A IS_PLUGIN=([direct]=1 [forward]=1 [fwdhdr]=1 [proxy]=1)
 HEALTHZ_SERVED=0
+PROXY_SERVED=0
 for n in "${NAMES[@]}"; do
 	wrk_run "$n" "${URL[$n]}" $WARM "$B/wrk-$n-warm.txt"
 	read -r _ _ _ wreqs wnon wsock <"$B/wrk-$n-warm.txt.v"
 	[ "$n" = healthz ] && HEALTHZ_SERVED=$((HEALTHZ_SERVED + wreqs))
-	ng0=$(cpu_ticks "$NGINX_WORKER") pr0=0
+	[ "$n" = proxy ] && PROXY_SERVED=$((PROXY_SERVED + wreqs))
+	ng0=$(cpu_ticks "$NGINX_WORKER") pr0=0 up0=0
 	[ -z "${PROG_PID[$n]}" ] || pr0=$(cpu_ticks "${PROG_PID[$n]}")
+	[ -z "${IS_PLUGIN[$n]:-}" ] || up0=$(upstream_ticks)
 	wrk_run "$n" "${URL[$n]}" "$SECS" "$B/wrk-$n.txt"
 	read -r "RPS[$n]" "P50[$n]" "P99[$n]" "REQS[$n]" wnon wsock <"$B/wrk-$n.txt.v"
 	NGX_CPU[$n]=$(us_per_req $(($(cpu_ticks "$NGINX_WORKER") - ng0)) "${REQS[$n]}")
-	PROG_CPU[$n]=-
+	PROG_CPU[$n]=- UP_CPU[$n]=-
 	[ -z "${PROG_PID[$n]}" ] ||
 		PROG_CPU[$n]=$(us_per_req $(($(cpu_ticks "${PROG_PID[$n]}") - pr0)) "${REQS[$n]}")
+	[ -z "${IS_PLUGIN[$n]:-}" ] ||
+		UP_CPU[$n]=$(us_per_req $(($(upstream_ticks) - up0)) "${REQS[$n]}")
+	if [ "$n" = proxy ]; then
+		PROXY_SERVED=$((PROXY_SERVED + ${REQS[$n]}))
+		PROXY_RSS_RUN=$(rss_kib "$PROXY_PID")
+	fi
 	ERRS[$n]=""
 	[ "$wnon" = 0 ] || ERRS[$n]+="non-2xx=$wnon "
 	[ "$wsock" = 0 ] || ERRS[$n]+="socket=$wsock "
 	[ "$n" = healthz ] && HEALTHZ_SERVED=$((HEALTHZ_SERVED + ${REQS[$n]}))
 done
 BARE_RSS_LOADED=$(rss_kib "$BARE_PID")
+FWD_RSS_LOADED=$(rss_kib "$FWD_PID")
+kill -0 "$PROXY_PID" 2>/dev/null || note "gerbang-proxy (pid $PROXY_PID) is gone"
 HEALTH_RSS_WARM=$(rss_kib "$HEALTH_PID")
 
 # Top up /healthz until the program has served RSS_REQUESTS in all.
@@ -306,34 +432,78 @@ done
 HEALTH_RSS_END=$(rss_kib "$HEALTH_PID")
 kill -0 "$HEALTH_PID" 2>/dev/null || note "gerbang-health (pid $HEALTH_PID) is gone"
 
+# --- optional: where the CPU goes (BENCH_PERF=1) ------------------------------------
+# perf_run NAME COMM: one system-wide perf record over a wrk run of NAME;
+# the share of each process, then COMM's hottest symbols, into $B/perf-NAME-*.txt.
+perf_run() {
+	local name=$1 comm=$2 rc=0
+	timeout -k 5 $((SECS + 30)) perf record -q -a -g -F 499 -o "$B/perf-$name.data" -- \
+		wrk -t$WRK_THREADS -c$CONNS -d"${SECS}s" ${HDR[$name]:+-H "${HDR[$name]}"} "${URL[$name]}" \
+		>"$B/perf-$name-wrk.txt" 2>&1 &
+	PERF_PID=$!
+	wait "$PERF_PID" || rc=$?
+	PERF_PID=""
+	[ $rc = 0 ] || { note "perf record over $name failed (exit $rc; see $B/perf-$name-wrk.txt)"; return 0; }
+	timeout 120 perf report -i "$B/perf-$name.data" --stdio --no-children --sort comm -g none \
+		2>/dev/null | grep -E '^ +[0-9.]+%' >"$B/perf-$name-comm.txt" || true
+	timeout 120 perf report -i "$B/perf-$name.data" --stdio --no-children --percentage relative --comms "$comm" \
+		--sort dso,sym -g none 2>/dev/null | grep -E '^ +[0-9.]+%' >"$B/perf-$name-sym.txt" || true
+}
+PERF_DONE=0
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+	if command -v perf >/dev/null; then
+		perf_run forward bare-forward
+		perf_run proxy gerbang-proxy
+		PERF_DONE=1
+	else
+		note "BENCH_PERF=1 but perf is not installed (linux-perf)"
+	fi
+fi
+
 # --- report -----------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
 
 echo
 echo "gerbang bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), build $BUILD"
 echo "machine: nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
-	"load average before the run $LOAD_BEFORE"
+	"load average before the run $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "         bench nginx workers $(ps --no-headers --ppid "$(cat "$B/nginx.pid")" | wc -l)," \
 	"gerbang-health threads $THREADS (GERBANG_THREADS; /proc: $(proc_threads "$HEALTH_PID") incl. main)," \
-	"bare-fcgi threads 4"
+	"bare-fcgi and bare-forward threads 4, gerbang-echo threads ${GERBANG_ECHO_THREADS:-16}"
 echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up; wrk, nginx" \
 	"and the programs share the same CPUs"
 echo
-printf '%-13s %10s %7s %7s %9s %8s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" \
-	"vs static" "vs floor" "nginx us/r" "prog us/r" errors
+printf '%-14s %10s %7s %7s %9s %8s %7s %10s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" \
+	"vs static" "vs floor" "vs fwd" "nginx us/r" "prog us/r" "upstr us/r" errors
 for n in "${NAMES[@]}"; do
-	printf '%-13s %10s %7s %7s %9s %8s %10s %10s  %s\n' "${LABEL[$n]}" "${RPS[$n]}" \
+	vsfwd=-
+	[ -z "${IS_PLUGIN[$n]:-}" ] || vsfwd=$(ratio "${RPS[$n]}" "${RPS[forward]}")
+	printf '%-14s %10s %7s %7s %9s %8s %7s %10s %10s %10s  %s\n' "${LABEL[$n]}" "${RPS[$n]}" \
 		"${P50[$n]}" "${P99[$n]}" \
-		"$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(ratio "${RPS[$n]}" "${RPS[fcgi]}")" \
-		"${NGX_CPU[$n]}" "${PROG_CPU[$n]}" "${ERRS[$n]:-none}${ERRS[$n]:+(* run with errors)}"
+		"$(ratio "${RPS[$n]}" "${RPS[static]}")" "$(ratio "${RPS[$n]}" "${RPS[fcgi]}")" "$vsfwd" \
+		"${NGX_CPU[$n]}" "${PROG_CPU[$n]}" "${UP_CPU[$n]}" \
+		"${ERRS[$n]:-none}${ERRS[$n]:+(* run with errors)}"
 done
-echo "(us/r: CPU microseconds, user+system, per request of the measured run, of the nginx"
-echo " worker and of the FastCGI program; less sensitive than req/s to a shared machine)"
+echo "(us/r: CPU microseconds, user+system, per request of the measured run, of the bench"
+echo " nginx worker, of the FastCGI program (forward: bare-forward, proxy: gerbang-proxy) and"
+echo " of the upstream side (gerbang-echo + the stack's nginx worker in front of it); less"
+echo " sensitive than req/s to a shared machine)"
+echo "direct: bench nginx proxy_pass (keep-alive) -> echo; forward: bench nginx -> bare-forward"
+echo " (libfcgi + libcurl, nothing else) -> echo; forward+hdrs: the same sending the 10 headers"
+echo " gerbang-proxy adds; proxy: bench nginx -> gerbang-proxy (/v1/plugins/echo, gateway_verified:"
+echo " JWT, signed, filtered headers) -> echo.  Each asks the echo for /$ECHO_PATH, whose JSON"
+echo " describes the request it got: body bytes direct ${BODY_BYTES[direct]}," \
+	"forward ${BODY_BYTES[forward]}, forward+hdrs ${BODY_BYTES[fwdhdr]}, proxy ${BODY_BYTES[proxy]}"
 echo
 echo "/healthz vs bare libfcgi: $(ratio "${RPS[healthz]}" "${RPS[fcgi]}") (bar 0.85x)"
 echo "/v1/me (JWT verify) vs bare libfcgi: $(ratio "${RPS[me]}" "${RPS[fcgi]}") (bar 0.75x)"
 [ -z "${RPS[user]:-}" ] ||
 	echo "/v1/users/{id} (JWT + tenant transaction + query) vs bare libfcgi: $(ratio "${RPS[user]}" "${RPS[fcgi]}") (bar 0.35x)"
+echo "gerbang-proxy vs bare forwarder: $(ratio "${RPS[proxy]}" "${RPS[forward]}") (bar 0.8x)"
+echo "gerbang-proxy p99 vs bare forwarder p99: $(ratio "${P99[proxy]}" "${P99[forward]}") (bar <= 1.5x)"
+echo "(no bar: gerbang-proxy vs the bare forwarder sending the same headers:" \
+	"$(ratio "${RPS[proxy]}" "${RPS[fwdhdr]}"), p99 $(ratio "${P99[proxy]}" "${P99[fwdhdr]}");"
+echo " bare forwarder vs nginx direct: $(ratio "${RPS[forward]}" "${RPS[direct]}"))"
 echo
 GROWTH=$((HEALTH_RSS_END - HEALTH_RSS_IDLE))
 echo "gerbang-health RSS (pid $HEALTH_PID, $HEALTH_EXE):"
@@ -348,3 +518,20 @@ printf '  %-34s %6s MiB\n' "growth since the measured run:" "$(mib $((HEALTH_RSS
 echo "bare-fcgi RSS (pid $BARE_PID, for comparison):"
 printf '  %-34s %6s MiB\n' "idle after start:" "$(mib "$BARE_RSS_IDLE")" \
 	"after its runs:" "$(mib "$BARE_RSS_LOADED")"
+echo "gerbang-proxy RSS (pid $PROXY_PID, $PROXY_EXE):"
+printf '  %-34s %6s MiB\n' "idle after start (no request yet):" "$(mib "$PROXY_RSS_IDLE")" \
+	"after its runs ($PROXY_SERVED requests):" "$(mib "${PROXY_RSS_RUN:-0}")"
+echo "bare-forward RSS (pid $FWD_PID, forward, for comparison):"
+printf '  %-34s %6s MiB\n' "idle after start:" "$(mib "$FWD_RSS_IDLE")" \
+	"after its runs:" "$(mib "$FWD_RSS_LOADED")"
+if [ $PERF_DONE = 1 ]; then
+	for n in forward proxy; do
+		echo
+		echo "perf, ${SECS}s of $n ($(awk '/^Requests\/sec:/ { print $2 }' "$B/perf-$n-wrk.txt") req/s under perf):" \
+			"share of all samples by process"
+		head -n 8 "$B/perf-$n-comm.txt"
+		echo "  hottest symbols of $([ $n = proxy ] && echo gerbang-proxy || echo bare-forward)" \
+			"(percent of its own samples)"
+		head -n 25 "$B/perf-$n-sym.txt"
+	done
+fi

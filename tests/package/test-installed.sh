@@ -10,8 +10,10 @@
 #      server is installed), with service starts blocked by a temporary
 #      policy-rc.d so no system web server grabs ports 80/443;
 #   2. checks the user, every program, unit, man page and migration, the
-#      tmpfiles directory, the conffiles and the token key
-#      /etc/gerbang/jwt-secret;
+#      tmpfiles directory, the conffiles, the token key
+#      /etc/gerbang/jwt-secret, the empty plugin directory
+#      /etc/gerbang/plugins.d and the example plugin upstream
+#      /usr/libexec/gerbang/gerbang-echo;
 #   3. starts a private PostgreSQL cluster (initdb as postgres into a
 #      temporary directory, unix socket only) and does the first-time
 #      setup of README.Debian with the INSTALLED tools: its roles and
@@ -28,9 +30,18 @@
 #      logs and temp paths) includes the INSTALLED
 #      /etc/nginx/sites-available/gerbang unchanged, and curl checks health
 #      (/healthz, /version, /readyz), login, /v1/me and /v1/users;
-#   5. stops all it started (programs, nginx, the cluster, which it then
-#      removes), checks nothing is left running, purges the package and
-#      checks the user, conffiles, units and token key are gone.
+#      gerbang-proxy is served the same way, with one plugin: the INSTALLED
+#      gerbang-echo as user gerbang on its own unix socket behind a second
+#      server block of the private nginx (a free loopback port), the
+#      installed example manifest echo.json (gateway_verified, its upstream
+#      pointed at that port) in /etc/gerbang/plugins.d with a secret shared
+#      by both; curl checks the signed identity the echo receives, 401
+#      without a token, spoofed identity headers, a manifest added, a bad
+#      one and SIGHUP (reloads), 502 and the circuit breaker's 503;
+#   5. stops all it started (programs, the echo, nginx, the cluster, which
+#      it then removes), removes the manifests and secret it wrote, checks
+#      nothing is left running, purges the package and checks the user,
+#      conffiles, units, token key and plugin directory are gone.
 # One line per check, then "package: N passed, M failed"; exit 0 only when
 # nothing failed.  Run as root on a Debian machine where installing and
 # purging the package "gerbang" is acceptable (a CI machine): it refuses to
@@ -45,18 +56,26 @@ set -u
 set -o pipefail
 
 PKG=gerbang
-PROGRAMS=(health auth users)   # the FastCGI programs, each with its socket
-TOOLS=(migrate admin)          # the commands, no units
+PROGRAMS=(health auth users proxy)   # the FastCGI programs, each with its socket
+TOOLS=(migrate admin)                # the commands, no units
 RUN=/run/gerbang
 SOCK=$RUN/health.sock
 PROG=/usr/sbin/gerbang-health
 ADMIN=/usr/sbin/gerbang-admin
 MIGRATE=/usr/sbin/gerbang-migrate
 SECRET=/etc/gerbang/jwt-secret
+ECHO=/usr/libexec/gerbang/gerbang-echo   # the example plugin upstream
+ECHO_SOCK=$RUN/echo.sock
+PLUGDIR=/etc/gerbang/plugins.d           # PLUGIN_DIR, by default
+MANIFEST=$PLUGDIR/echo.json
+PSECRET=$PLUGDIR/echo.secret             # shared by the proxy and the echo
+EXAMPLES=/usr/share/doc/gerbang/examples/plugins
 PASS=0
 FAIL=0
 WORK=
 declare -A SERVE_PID=()
+ECHO_PID=
+PLUGIN_FILES=()   # what this test wrote into $PLUGDIR, removed before purge
 NGINX_PID=
 PG_PID=
 POLICY_RC_CREATED=
@@ -120,6 +139,11 @@ cleanup() {
 		stop_pid "${SERVE_PID[$p]}" TERM 10
 		rm -f "$RUN/$p.sock"
 	done
+	if [ -n "$ECHO_PID" ]; then
+		stop_pid "$ECHO_PID" TERM 10
+		rm -f "$ECHO_SOCK"
+	fi
+	for p in "${PLUGIN_FILES[@]}"; do rm -f "$p"; done
 	# SIGINT: PostgreSQL's fast shutdown.
 	[ -n "$PG_PID" ] && stop_pid "$PG_PID" INT 30
 	if [ -n "$POLICY_RC_CREATED" ]; then
@@ -155,7 +179,7 @@ fi
 if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q ' installed$'; then
 	abort "$PKG is already installed here; this test installs and purges it, refusing"
 fi
-for p in "${PROGRAMS[@]}"; do
+for p in "${PROGRAMS[@]}" echo; do
 	[ -e "$RUN/$p.sock" ] && abort "$RUN/$p.sock already exists (something else serves it), refusing"
 done
 
@@ -286,7 +310,7 @@ else
 fi
 [ -d "$RUN" ] || install -d -o gerbang -g www-data -m 0750 "$RUN"
 
-MANPAGES=(/usr/share/man/man7/gerbang.7.gz)
+MANPAGES=(/usr/share/man/man7/gerbang.7.gz /usr/share/man/man8/gerbang-echo.8.gz)
 for p in "${PROGRAMS[@]}" "${TOOLS[@]}"; do
 	MANPAGES+=("/usr/share/man/man8/gerbang-$p.8.gz")
 done
@@ -322,10 +346,26 @@ check "$SECRET is not a conffile of the package" \
 check "/etc/default/gerbang sets JWT_SECRET_FILE=$SECRET" \
 	grep -qx "JWT_SECRET_FILE=$SECRET" /etc/default/gerbang
 
+# The plugin registry: made by the postinst (not shipped: its group exists
+# only then), empty, its README in the documentation instead.
+check "$PLUGDIR is root:gerbang 750" \
+	test "$(stat -c '%U:%G %a' "$PLUGDIR" 2>/dev/null)" = "root:gerbang 750"
+check "$PLUGDIR is empty" eval 'test -d "$PLUGDIR" && test -z "$(ls -A "$PLUGDIR")"'
+check "$PLUGDIR is made by the postinst, not a file of the package" \
+	eval '! dpkg -L "$PKG" | grep -qx "$PLUGDIR"'
+check "its README is /usr/share/doc/gerbang/README.plugins.d" \
+	test -s /usr/share/doc/gerbang/README.plugins.d
+check "the example plugin upstream $ECHO" test -x "$ECHO"
+for f in echo.json echo-jwt.json; do
+	check "example manifest $EXAMPLES/$f" test -s "$EXAMPLES/$f"
+done
+
 for p in "${PROGRAMS[@]}" "${TOOLS[@]}"; do
 	out=$("/usr/sbin/gerbang-$p" --version 2>&1)
 	check "gerbang-$p --version: $out" eval 'case "$out" in "gerbang-$p $UPSTREAM" | "gerbang-$p $UPSTREAM "*) true;; *) false;; esac'
 done
+out=$("$ECHO" --version 2>&1)
+check "gerbang-echo --version: $out" eval 'case "$out" in "gerbang-echo $UPSTREAM" | "gerbang-echo $UPSTREAM "*) true;; *) false;; esac'
 check "gerbang-migrate reads /usr/share/gerbang/sql by default" \
 	eval '"$MIGRATE" --help | grep -qF /usr/share/gerbang/sql'
 
@@ -333,6 +373,10 @@ cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI=/healthz SCRIPT_NAME= \
 	setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$PROG" </dev/null 2>/dev/null)
 check "gerbang-health answers one CGI request as gerbang" \
 	eval 'printf "%s" "$cgi" | grep -q "\"ok\":true"'
+cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI='/a/b?x=1' SCRIPT_NAME= \
+	setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$ECHO" </dev/null 2>/dev/null)
+check "gerbang-echo answers one CGI request as gerbang (unsigned: absent)" \
+	eval 'printf "%s" "$cgi" | grep -qF "\"path\":\"/a/b\"" && printf "%s" "$cgi" | grep -qF "\"signature\":\"absent\""'
 
 # ------------------------------------------------------------- database --
 # A private cluster: its own data directory, a unix socket in its own
@@ -538,6 +582,61 @@ done
 check "snakeoil certificate present" \
 	test -f /etc/ssl/certs/ssl-cert-snakeoil.pem -a -f /etc/ssl/private/ssl-cert-snakeoil.key
 
+# A loopback port nobody listens on, from 18090 up, other than $1.
+free_port() {
+	local p
+	for p in $(seq 18090 18990); do
+		[ "$p" != "${1:-}" ] && ! port_busy "$(printf '%04X' "$p")" && { echo "$p"; return 0; }
+	done
+	return 1
+}
+# put_plugin_file NAME MODE: stdin into $PLUGDIR/NAME, root:gerbang MODE,
+# written beside it under a name the registry ignores and renamed into
+# place, as gerbang-proxy(8) advises.  It records the names for the
+# cleanup, so never at the end of a pipeline (a subshell): feed it with a
+# redirection.
+put_plugin_file() {
+	local f=$PLUGDIR/$1 tmp=$PLUGDIR/.$1.tmp
+	PLUGIN_FILES+=("$tmp" "$f")
+	install -m "$2" -o root -g gerbang /dev/null "$tmp" && cat >"$tmp" && mv -f "$tmp" "$f"
+}
+
+# The plugin: its secret (first line, 64 hex digits), the echo on its own
+# socket, and the installed example manifest pointed at the echo's port.
+EPORT=
+if [ -n "$serve_ok" ]; then
+	EPORT=$(free_port) || { fail "a free loopback port for the echo"; serve_ok=; }
+fi
+if [ -n "$serve_ok" ]; then
+	put_plugin_file echo.secret 0640 < <(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+	check "plugin secret $PSECRET is root:gerbang 640, 64 hex digits" eval \
+		'test "$(stat -c "%U:%G %a" "$PSECRET")" = "root:gerbang 640" && grep -qxE "[0-9a-f]{64}" "$PSECRET"'
+	# The echo's socket belongs to gerbang; 0666 lets nginx's workers (not
+	# in group gerbang) connect, and only gerbang and www-data may enter
+	# $RUN.  The activators below run as root and use their own mode.
+	genv
+	hold_signals
+	(
+		exec "${GENV[@]}" ECHO_SECRET_FILE="$PSECRET" SOCKET_MODE=0666 \
+			setpriv --reuid=gerbang --regid=gerbang --init-groups --inh-caps=-all \
+				--no-new-privs -- \
+			"$ECHO" --listen "unix:$ECHO_SOCK" --threads 2
+	) </dev/null 2>"$WORK/echo.log" 3>&- &
+	ECHO_PID=$!
+	release_signals
+	if wait_for 10 test -S "$ECHO_SOCK"; then
+		pass "gerbang-echo as gerbang listening on $ECHO_SOCK ($(stat -c '%U:%G %a' "$ECHO_SOCK"))"
+	else
+		show "$WORK/echo.log"
+		fail "gerbang-echo as gerbang listening on $ECHO_SOCK"
+		serve_ok=
+	fi
+	put_plugin_file echo.json 0640 < <(zcat -f "$EXAMPLES/echo.json" 2>/dev/null |
+		sed "s|\"upstream\": *\"[^\"]*\"|\"upstream\": \"http://127.0.0.1:$EPORT\"|")
+	check "manifest $MANIFEST: the installed example, gateway_verified, upstream port $EPORT, secret $PSECRET" eval \
+		'grep -qF "\"upstream\": \"http://127.0.0.1:$EPORT\"" "$MANIFEST" && grep -qF "\"auth_mode\": \"gateway_verified\"" "$MANIFEST" && grep -qF "\"mount\": \"/v1/plugins/echo\"" "$MANIFEST" && grep -qF "\"secret_file\": \"$PSECRET\"" "$MANIFEST"'
+fi
+
 if [ -n "$serve_ok" ]; then
 	for p in "${PROGRAMS[@]}"; do
 		umask 0077
@@ -595,6 +694,15 @@ http {
     uwsgi_temp_path $N/tmp/uwsgi;
     scgi_temp_path $N/tmp/scgi;
     include /etc/nginx/sites-available/gerbang;
+    # The plugin upstream, as plugins/echo/README.md runs it: a server of
+    # its own on a loopback port, plain HTTP.
+    server {
+        listen 127.0.0.1:$EPORT;
+        location / {
+            include /etc/nginx/snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$ECHO_SOCK;
+        }
+    }
 }
 EOF
 	if timeout 30 nginx -t -q -e "$N/error.log" -c "$N/nginx.conf" >"$N/test.log" 2>&1; then
@@ -611,10 +719,11 @@ if [ -n "$serve_ok" ]; then
 	nginx -e "$N/error.log" -c "$N/nginx.conf" </dev/null >"$N/stdout.log" 2>&1 3>&- &
 	NGINX_PID=$!
 	release_signals
-	if wait_for 15 eval 'port_busy 01BB && port_busy 0050'; then
-		pass "private nginx listening on 80 and 443"
+	EPORT_HEX=$(printf '%04X' "$EPORT")
+	if wait_for 15 eval 'port_busy 01BB && port_busy 0050 && port_busy "$EPORT_HEX"'; then
+		pass "private nginx listening on 80, 443 and 127.0.0.1:$EPORT (the echo)"
 	else
-		fail "private nginx listening on 80 and 443"
+		fail "private nginx listening on 80, 443 and 127.0.0.1:$EPORT (the echo)"
 		show "$N/error.log" 10
 		serve_ok=
 	fi
@@ -696,6 +805,103 @@ if [ -n "$serve_ok" ]; then
 	check "the 401 is an {\"ok\":false,...} envelope with WWW-Authenticate: Bearer" \
 		eval 'body_has anon "{\"ok\":false," && body_has anon "\"request_id\":\"" && header anon WWW-Authenticate | grep -q "^Bearer"'
 
+	# ------------------------------------------ gerbang-proxy, gerbang-echo
+	# The echo itself, through its own server block: unsigned.
+	fetch ehealth "http://127.0.0.1:$EPORT/health"
+	check "the echo's server block answers /health 200 (got $(code ehealth))" \
+		eval 'test "$(code ehealth)" = 200 && body_has ehealth "\"status\":\"ok\""'
+	fetch edirect "http://127.0.0.1:$EPORT/x"
+	check "the echo reached directly sees no signature (absent) and trusts nobody" \
+		eval 'body_has edirect "\"signature\":\"absent\"" && body_has edirect "\"trusted_identity\":null"'
+
+	# Through the shipped site: nginx -> gerbang-proxy -> nginx -> echo.
+	fetch plug 'https://127.0.0.1/v1/plugins/echo/x?q=1' -H "Authorization: Bearer $token" \
+		-H 'X-Request-Id: pkgtest-plugin' -H 'X-Echo-Test: yes' -H 'Cookie: session=nope'
+	check "https GET /v1/plugins/echo/x with the token answers 200 (got $(code plug))" \
+		test "$(code plug)" = 200
+	[ "$(code plug)" = 200 ] || { show "$WORK/plug.body" 5; show "$WORK/proxy.log" 10; }
+	# trusted_identity: an object of strings, no nested braces.
+	ident() { sed -n 's/.*"trusted_identity":{\([^}]*\)}.*/\1/p' "$WORK/$1.body"; }
+	check "the echo verified the gateway's signature (\"signature\":\"$(json_str plug signature)\")" \
+		body_has plug '"signature":"valid"'
+	check "the echo's trusted_identity is the user (id ${uid:-?}, company, role owner)" \
+		eval 'test -n "${uid:-}" && ident plug | grep -qF "\"user_id\":\"$uid\"" && ident plug | grep -qF "\"company_id\":\"$cid\"" && ident plug | grep -qF "\"role\":\"owner\""'
+	check "the echo got the path after the mount and the raw query (/x, q=1)" \
+		eval 'body_has plug "\"path\":\"/x\"" && body_has plug "\"query\":\"q=1\""'
+	check "the echo got X-Request-Id, traceparent, X-Forwarded-Proto https and the injected X-Plugin-Name" \
+		eval 'body_has plug "\"x-request-id\":\"pkgtest-plugin\"" && body_has plug "\"traceparent\":\"00-" && body_has plug "\"x-forwarded-proto\":\"https\"" && body_has plug "\"x-plugin-name\":\"echo\""'
+	check "the echo got the listed X-Echo-Test, not the token nor the cookie" \
+		eval 'body_has plug "\"x-echo-test\":\"yes\"" && ! body_has plug "\"authorization\"" && ! body_has plug "\"cookie\"" && ! body_has plug "$token"'
+	check "the answer carries the request's X-Request-Id" \
+		test "$(header plug X-Request-Id)" = pkgtest-plugin
+
+	SPOOF=00000000-0000-4000-8000-000000000000
+	fetch spoof https://127.0.0.1/v1/plugins/echo/x -H "Authorization: Bearer $token" \
+		-H "X-User-Id: $SPOOF" -H "X-Company-Id: $SPOOF" -H 'X-Role: viewer' \
+		-H 'X-Internal-Timestamp: 1' -H 'X-Internal-Signature: 00'
+	check "with spoofed X-User-Id, X-Company-Id, X-Role, X-Internal-*: 200, still valid (got $(code spoof))" \
+		eval 'test "$(code spoof)" = 200 && body_has spoof "\"signature\":\"valid\""'
+	check "the echo still reports the real user id, and never sees the spoofed values" \
+		eval 'test -n "${uid:-}" && ident spoof | grep -qF "\"user_id\":\"$uid\"" && body_has spoof "\"x-user-id\":\"$uid\"" && ! body_has spoof "$SPOOF" && ! body_has spoof "\"viewer\""'
+
+	printf '{"n":42}' >"$WORK/plugbody.json"
+	fetch plugpost https://127.0.0.1/v1/plugins/echo/items -X POST -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' --data-binary "@$WORK/plugbody.json"
+	check "POST with a body: 200, signature valid over it, 8 bytes, its SHA-256" \
+		eval 'test "$(code plugpost)" = 200 && body_has plugpost "\"signature\":\"valid\"" && body_has plugpost "\"body_bytes\":8" && body_has plugpost "\"body_sha256\":\"$(sha256sum "$WORK/plugbody.json" | cut -d" " -f1)\""'
+
+	fetch pluganon https://127.0.0.1/v1/plugins/echo/x
+	check "GET /v1/plugins/echo/x without a token answers 401 (got $(code pluganon))" \
+		test "$(code pluganon)" = 401
+	check "the proxy's 401 is an {\"ok\":false,...} envelope with WWW-Authenticate: Bearer" \
+		eval 'body_has pluganon "{\"ok\":false," && body_has pluganon "\"request_id\":\"" && header pluganon WWW-Authenticate | grep -q "^Bearer"'
+	fetch plugnone https://127.0.0.1/v1/plugins/none/x -H "Authorization: Bearer $token"
+	check "a path under no mount gets the proxy's 404 envelope (got $(code plugnone))" \
+		eval 'test "$(code plugnone)" = 404 && body_has plugnone "\"message\":\"no such route\""'
+	check "gerbang-proxy logs the forwarded request with its upstream, without the token" \
+		eval 'grep "\"request_id\":\"pkgtest-plugin\"" "$WORK/proxy.log" | grep -q "\"upstream\":\"echo\"" && ! grep -qF "$token" "$WORK/proxy.log"'
+
+	# Reloads.  A manifest added: served without a restart (the directory
+	# is watched).  Its upstream is a port nobody listens on: 502, and
+	# after two failures its circuit opens: 503 with Retry-After.
+	DPORT=$(free_port "$EPORT")
+	put_plugin_file dead.json 0640 <<MANIFEST_EOF
+{"name": "dead", "version": "1", "mount": "/v1/plugins/dead",
+ "upstream": "http://127.0.0.1:${DPORT:-1}", "auth_mode": "public",
+ "circuit_breaker": {"failure_threshold": 2, "open_ms": 60000}}
+MANIFEST_EOF
+	wait_for 10 eval 'fetch dead1 https://127.0.0.1/v1/plugins/dead/x && test "$(code dead1)" != 404'
+	check "a manifest added to $PLUGDIR is served at once; refused upstream: 502 envelope (got $(code dead1))" \
+		eval 'test "$(code dead1)" = 502 && body_has dead1 "{\"ok\":false," && body_has dead1 "\"message\":\"the plugin is unavailable\""'
+	fetch dead2 https://127.0.0.1/v1/plugins/dead/x
+	fetch dead3 https://127.0.0.1/v1/plugins/dead/x
+	check "after 2 failures the circuit opens: 502 then 503 with Retry-After: 60 (got $(code dead2), $(code dead3))" \
+		eval 'test "$(code dead2)" = 502 && test "$(code dead3)" = 503 && test "$(header dead3 Retry-After)" = 60 && body_has dead3 "{\"ok\":false,"'
+
+	# A bad manifest: logged, and the last good registry (breaker state
+	# included) stays in service.
+	put_plugin_file bad.json 0640 <<<'{"name": "bad", "mount": "/v1/plugins/bad"}'
+	wait_for 10 grep -q 'keeping the last good one' "$WORK/proxy.log"
+	check "a bad manifest is logged, naming its file, and the last good registry is kept" \
+		eval 'grep "keeping the last good one" "$WORK/proxy.log" | grep -qF "bad.json"'
+	fetch keep https://127.0.0.1/v1/plugins/echo/x -H "Authorization: Bearer $token"
+	fetch dead4 https://127.0.0.1/v1/plugins/dead/x
+	check "meanwhile the echo still answers 200, valid, and the dead plugin's circuit is still open (got $(code keep), $(code dead4))" \
+		eval 'test "$(code keep)" = 200 && body_has keep "\"signature\":\"valid\"" && test "$(code dead4)" = 503'
+
+	# Both removed, and SIGHUP (what ExecReload sends): back to echo alone.
+	rm -f "$PLUGDIR/bad.json" "$PLUGDIR/dead.json"
+	ppid=${SERVE_PID[proxy]:-}
+	if [ -n "$ppid" ] && [ "$(readlink "/proc/$ppid/exe" 2>/dev/null)" = /usr/sbin/gerbang-proxy ]; then
+		kill -HUP "$ppid"
+	fi
+	check "SIGHUP reloads the registry (logged)" wait_for 10 eval \
+		'grep "\"msg\":\"plugin registry loaded\"" "$WORK/proxy.log" | grep -q "\"why\":\"SIGHUP\""'
+	wait_for 10 eval 'fetch dead5 https://127.0.0.1/v1/plugins/dead/x && test "$(code dead5)" = 404'
+	fetch plug2 https://127.0.0.1/v1/plugins/echo/x -H "Authorization: Bearer $token"
+	check "the removed mount is gone (404, got $(code dead5)) and the echo still answers (200, got $(code plug2))" \
+		eval 'test "$(code dead5)" = 404 && test "$(code plug2)" = 200'
+
 	fetch healthz3 https://127.0.0.1/healthz
 	check "https /healthz still answers 200 (got $(code healthz3))" test "$(code healthz3)" = 200
 
@@ -726,6 +932,19 @@ for p in "${PROGRAMS[@]}"; do
 	fi
 	rm -f "$RUN/$p.sock"
 done
+if [ -n "$ECHO_PID" ]; then
+	stop_pid "$ECHO_PID" TERM 15
+	ECHO_PID=
+	check "gerbang-echo exits 0 on SIGTERM (status $STOP_STATUS)" test "$STOP_STATUS" = 0
+	[ "$STOP_STATUS" = 0 ] || show "$WORK/echo.log" 5
+	rm -f "$ECHO_SOCK"
+fi
+if [ "${#PLUGIN_FILES[@]}" -gt 0 ]; then
+	rm -f "${PLUGIN_FILES[@]}"
+	PLUGIN_FILES=()
+	check "the manifests and the secret this test wrote are removed: $PLUGDIR is empty again" \
+		eval 'test -z "$(ls -A "$PLUGDIR")"'
+fi
 if [ -n "$NGINX_PID" ]; then
 	workers=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null)
 	stop_pid "$NGINX_PID" QUIT 15
@@ -746,16 +965,16 @@ if [ -n "$PG_PID" ]; then
 	check "the private cluster is removed" test ! -e "$PG"
 fi
 check "no process of user gerbang left" eval '! ps -u gerbang -o pid= | grep -q .'
-# Anything this test started: the programs, their activators, the nginx
-# master and workers (their command lines name $WORK/nginx), PostgreSQL
-# (its processes work in its data directory, under $WORK).
+# Anything this test started: the programs, their activators, the echo,
+# the nginx master and workers (their command lines name $WORK/nginx),
+# PostgreSQL (its processes work in its data directory, under $WORK).
 leftovers() {
 	local p c d
 	for p in /proc/[0-9]*; do
 		c=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
 		d=$(readlink "$p/cwd" 2>/dev/null)
 		case "$c" in
-		*"$WORK/nginx"* | *systemd-socket-activate*"$RUN/"* | /usr/sbin/gerbang-*) echo "${p#/proc/} $c" ;;
+		*"$WORK/nginx"* | *systemd-socket-activate*"$RUN/"* | /usr/sbin/gerbang-* | /usr/libexec/gerbang/*) echo "${p#/proc/} $c" ;;
 		*) case "$d" in "$WORK" | "$WORK"/*) echo "${p#/proc/} $c (in $d)" ;; esac ;;
 		esac
 	done
@@ -779,11 +998,12 @@ check "group gerbang removed" eval '! getent group gerbang'
 for f in $CONFFILES; do
 	check "conffile $f removed" test ! -e "$f"
 done
-check "$SECRET and /etc/gerbang removed" eval 'test ! -e "$SECRET" && test ! -e /etc/gerbang'
+check "$SECRET, $PLUGDIR and /etc/gerbang removed" \
+	eval 'test ! -e "$SECRET" && test ! -e "$PLUGDIR" && test ! -e /etc/gerbang'
 check "units and their enablement removed" eval \
 	'(for p in "${PROGRAMS[@]}"; do test ! -e "/lib/systemd/system/gerbang-$p.socket" && test ! -e "/lib/systemd/system/gerbang-$p.service" && test ! -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket" || exit 1; done)'
-check "programs, migrations and man pages removed" eval \
-	'test ! -e "$PROG" && test ! -e "$ADMIN" && test ! -e "$MIGRATE" && test ! -e /usr/share/gerbang && test ! -e /usr/share/man/man7/gerbang.7.gz'
+check "programs, the echo, migrations, examples and man pages removed" eval \
+	'test ! -e "$PROG" && test ! -e "$ADMIN" && test ! -e "$MIGRATE" && test ! -e /usr/sbin/gerbang-proxy && test ! -e /usr/libexec/gerbang && test ! -e /usr/share/gerbang && test ! -e /usr/share/doc/gerbang && test ! -e /usr/share/man/man7/gerbang.7.gz'
 check "$RUN removed" test ! -e "$RUN"
 
 exit 0

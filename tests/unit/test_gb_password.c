@@ -9,12 +9,14 @@
 
 #define PW "correct horse battery staple"
 
+/* This thread's CPU time: the password work itself, whatever else the
+ * machine is doing (wall time on a loaded CI machine is noise). */
 static double
-now_s(void)
+cpu_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -175,20 +177,28 @@ END_TEST
 START_TEST(test_burn)
 {
 	char h[GB_PASSWORD_HASH_SIZE];
-	double t0, verify_s, burn_s, locked_s;
+	double t0, t, verify_s, burn_s, locked_s;
+	int i;
 
 	ck_assert_int_eq(gb_password_hash(PW, h, sizeof(h)), GB_OK);
 	gb_password_burn(PW);          /* makes the dummy hash */
 	gb_password_burn(NULL);
-	t0 = now_s();
-	ck_assert(gb_password_verify(PW, h));
-	verify_s = now_s() - t0;
-	t0 = now_s();
-	gb_password_burn("some other password");
-	burn_s = now_s() - t0;
-	t0 = now_s();
-	ck_assert(!gb_password_verify(PW, "!locked"));
-	locked_s = now_s() - t0;
+	/* the least of three runs of each: what the work costs at best */
+	verify_s = burn_s = locked_s = 1e9;
+	for (i = 0; i < 3; i++) {
+		t0 = cpu_s();
+		ck_assert(gb_password_verify(PW, h));
+		t = cpu_s() - t0;
+		verify_s = t < verify_s ? t : verify_s;
+		t0 = cpu_s();
+		gb_password_burn("some other password");
+		t = cpu_s() - t0;
+		burn_s = t < burn_s ? t : burn_s;
+		t0 = cpu_s();
+		ck_assert(!gb_password_verify(PW, "!locked"));
+		t = cpu_s() - t0;
+		locked_s = t < locked_s ? t : locked_s;
+	}
 	ck_assert_msg(burn_s > verify_s / 4, "burn %.4fs, verify %.4fs", burn_s, verify_s);
 	ck_assert_msg(locked_s > verify_s / 4, "locked %.4fs, verify %.4fs", locked_s, verify_s);
 	ck_assert(gb_password_verify(PW, h));
