@@ -402,3 +402,62 @@ def test_client_disconnect_frees_the_thread(stack, token):
     r = call(stack, token, "/v1/plugins/echo/after")
     assert r.status == 200
     assert time.monotonic() - t0 < 5
+
+
+def test_upstream_connections_are_kept_alive(stack):
+    """Each proxy thread keeps its upstream connection: 40 requests in a row
+    open at most one connection per thread, not one each."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    accepted = []
+    stop = threading.Event()
+
+    def handle(conn):
+        buf = b""
+        with conn:
+            conn.settimeout(5)
+            while not stop.is_set():
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                buf += data
+                while b"\r\n\r\n" in buf:
+                    _, buf = buf.split(b"\r\n\r\n", 1)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                 b"Content-Length: 2\r\n\r\nok")
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    install(stack, "alive", manifest(stack, "alive", upstream=f"http://127.0.0.1:{port}"))
+    try:
+        deadline = time.monotonic() + 10
+        while stack.get("/v1/plugins/alive/x").status == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(accepted) >= 1          # the warm-up went through
+        accepted.clear()
+        for _ in range(40):
+            r = stack.get("/v1/plugins/alive/x")
+            assert r.status == 200 and r.body == b"ok"
+        threads = int(open(f"/proc/{stack.pid('proxy')}/status").read()
+                      .split("Threads:")[1].split()[0])
+        assert len(accepted) <= threads, (len(accepted), threads)
+    finally:
+        remove(stack, "alive")
+        stop.set()
+        t.join(5)
+        srv.close()
