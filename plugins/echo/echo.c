@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +183,55 @@ hdr(const struct gb_req *r, const char *name)
 	return v != NULL ? v : "";
 }
 
-/* "valid", "invalid", "stale" or "absent" for the request's signature. */
+/* Signatures seen within their window, so a replay is caught: keyed by the
+ * first 64 bits of the MAC (unforgeable without the secret), open
+ * addressing over a short probe run, the oldest entry of the run evicted
+ * when all are live.  Under a flood of more distinct requests than slots
+ * per window an old entry can be evicted early: this is a reference plugin;
+ * a real one sizes the cache for its rate. */
+#define REPLAY_SLOTS 16384
+#define REPLAY_PROBE 16
+
+static struct {
+	uint64_t key;
+	int64_t until;
+} replay[REPLAY_SLOTS];
+static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool
+seen_before(const char *sig, int64_t now)
+{
+	uint64_t key = 0;
+	size_t i, slot, victim;
+	bool seen = false;
+
+	for (i = 0; i < 16; i++) {
+		int c = tolower((unsigned char)sig[i]);
+
+		key = key << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	pthread_mutex_lock(&replay_lock);
+	victim = slot = key % REPLAY_SLOTS;
+	for (i = 0; i < REPLAY_PROBE; i++, slot = (slot + 1) % REPLAY_SLOTS) {
+		if (replay[slot].key == key && replay[slot].until > now) {
+			seen = true;
+			break;
+		}
+		if (replay[slot].until < replay[victim].until)
+			victim = slot;
+	}
+	if (!seen) {
+		/* Twice the window: a signature stays valid for window seconds
+		 * either side of its timestamp. */
+		replay[victim].key = key;
+		replay[victim].until = now + 2 * GB_SIGN_WINDOW_DEFAULT + 1;
+	}
+	pthread_mutex_unlock(&replay_lock);
+	return seen;
+}
+
+/* "valid", "replayed", "invalid", "stale" or "absent" for the request's
+ * signature. */
 static const char *
 signature_state(const struct gb_req *r, const char *body_sha256)
 {
@@ -202,7 +252,7 @@ signature_state(const struct gb_req *r, const char *body_sha256)
 	in.role = hdr(r, "X-Role");
 	if (gb_sign_verify(secret, secret_len, &in, sig, (int64_t)time(NULL),
 	                   GB_SIGN_WINDOW_DEFAULT) == GB_OK)
-		return "valid";
+		return seen_before(sig, (int64_t)time(NULL)) ? "replayed" : "valid";
 	/* Stale: the MAC is right, only the clock is out of the window; that
 	 * is the same check at the signed time itself. */
 	if (gb_parse_long(in.timestamp, 0, LONG_MAX, &ts) == GB_OK &&

@@ -301,3 +301,21 @@ def test_echo_can_be_stopped_and_started(stack):
     assert r.status == 200
     h = sign(stack, "GET", "/again")
     assert echo(stack, "GET", "/again", headers=h).json["signature"] == "valid"
+
+
+def test_replayed_request_is_rejected(stack):
+    """The same signed request twice inside the window: the second is a
+    replay (the cache is keyed by signature, not by the client-chosen
+    request id)."""
+    body = b'{"pay": 100}'
+    h = sign(stack, "POST", "/pay", body, request_id="replay-1", user_id="u", company_id="c",
+             role="owner")
+    first = echo(stack, "POST", "/pay", headers=h, body=body).json
+    second = echo(stack, "POST", "/pay", headers=h, body=body).json
+    assert first["signature"] == "valid"
+    assert second["signature"] == "replayed"
+    assert second["trusted_identity"] is None
+    # a fresh signature for the same request is fine
+    h2 = sign(stack, "POST", "/pay", body, request_id="replay-2", user_id="u", company_id="c",
+              role="owner")
+    assert echo(stack, "POST", "/pay", headers=h2, body=body).json["signature"] == "valid"
