@@ -155,82 +155,6 @@ drop_if_closed(struct gb_db *db)
 		drop(db, "connection closed by the server");
 }
 
-static enum gb_err
-query_until(struct gb_db *db, const char *sql, int nparams, const char *const *params,
-            int64_t deadline, PGresult **out)
-{
-	PGresult *res, *last = NULL;
-	enum gb_err e;
-	int r;
-
-	*out = NULL;
-	if (db->conn != NULL)
-		drop_if_closed(db);
-	if (db->conn == NULL && (e = connect_db(db, deadline)) != GB_OK)
-		return e;
-	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0))
-		goto fail;
-	while ((r = PQflush(db->conn)) == 1)
-		if (wait_fd(db->conn, POLLOUT | POLLIN, deadline) <= 0)
-			goto timeout;
-	if (r < 0)
-		goto fail;
-	for (;;) {
-		while (PQisBusy(db->conn)) {
-			r = wait_fd(db->conn, POLLIN, deadline);
-			if (r == 0)
-				goto timeout;
-			if (r < 0 || !PQconsumeInput(db->conn))
-				goto fail;
-		}
-		res = PQgetResult(db->conn);
-		if (res == NULL)
-			break;
-		PQclear(last);
-		last = res;
-	}
-	if (last == NULL || PQstatus(db->conn) != CONNECTION_OK)
-		goto fail;
-	*out = last;
-	return GB_OK;
-timeout:
-	PQclear(last);
-	/* The server may still be running it; a cancel cannot be trusted to
-	 * reach a hung server, so the connection goes. */
-	drop(db, "query timed out");
-	return GB_ETIMEOUT;
-fail:
-	PQclear(last);
-	drop(db, NULL);
-	return GB_EDB;
-}
-
-enum gb_err
-gb_db_query(struct gb_db *db, const char *sql, int nparams,
-            const char *const *params, PGresult **out)
-{
-	return query_until(db, sql, nparams, params,
-	                   gb_mono_us() + (int64_t)db->timeout_ms * 1000, out);
-}
-
-enum gb_err
-gb_db_ping(struct gb_db *db, int timeout_ms)
-{
-	PGresult *res;
-	enum gb_err e;
-
-	e = query_until(db, "select 1", 0, NULL, gb_mono_us() + (int64_t)timeout_ms * 1000, &res);
-	if (e != GB_OK)
-		return e;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		snprintf(db->error, sizeof(db->error), "%s", PQresultErrorMessage(res));
-		db->error[strcspn(db->error, "\n")] = '\0';
-		e = GB_EDB;
-	}
-	PQclear(res);
-	return e;
-}
-
 /* ---- pipelined statements ------------------------------------------- */
 
 enum op_kind { OP_BEGIN, OP_SETCFG, OP_PREPARE, OP_STMT, OP_COMMIT, OP_ROLLBACK };
@@ -564,4 +488,22 @@ gb_db_tx_abort(struct gb_db *db)
 		db->tx_open = false;
 		ensure_idle(db);
 	}
+}
+
+enum gb_err
+gb_db_ping(struct gb_db *db, int timeout_ms)
+{
+	static const struct gb_stmt ping = { "gb_ping", "SELECT 1", 0 };
+	struct op ops[2];
+	int n = 0, keep;
+	enum gb_err e;
+	PGresult *res;
+
+	if (db->conn != NULL)
+		drop_if_closed(db);
+	keep = add_stmt(db, ops, &n, &ping, NULL);
+	e = run(db, ops, n, keep, NULL, &res, gb_mono_us() + (int64_t)timeout_ms * 1000);
+	PQclear(res);
+	ensure_idle(db);
+	return e;
 }

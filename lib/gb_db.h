@@ -18,13 +18,6 @@ struct gb_db;
 struct gb_db *gb_db_new(const char *conninfo, int timeout_ms);
 void gb_db_free(struct gb_db *db);
 
-/* Runs one statement with text parameters within the handle's timeout.
- * Returns GB_OK and a result the caller PQclear()s in *out (any status:
- * the caller checks PQresultStatus), or GB_EDB / GB_ETIMEOUT with *out NULL;
- * on those the connection is dropped so the next call reconnects. */
-enum gb_err gb_db_query(struct gb_db *db, const char *sql, int nparams,
-                        const char *const *params, PGresult **out);
-
 /* A statement a program prepares once per connection.  name is unique in
  * the program; the table of a program's statements is static. */
 struct gb_stmt {
