@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -61,6 +62,11 @@ record(struct gb_ctx *c, const char *name, enum gb_err e, int64_t t0, const char
 	return 0;
 }
 
+/* libcurl is initialised by the first /readyz that has a plugin to check
+ * (curl_easy_init does it; thread-safe since libcurl 7.84): its OpenSSL
+ * set-up is most of a program's memory, and most hosts never need it. */
+static atomic_bool curl_used;
+
 static size_t
 discard(char *p, size_t size, size_t n, void *arg)
 {
@@ -117,6 +123,7 @@ check_plugins(struct gb_ctx *c, json_t *checks, json_t **errors)
 		*errors = gb_field_error(*errors, "plugins", "the registry is invalid");
 		return 1;
 	}
+	atomic_store(&curl_used, true);
 	h = curl_easy_init();
 	for (i = 0; h != NULL && i < gb_registry_count(reg); i++) {
 		const struct gb_plugin *p = gb_registry_at(reg, i);
@@ -138,21 +145,11 @@ check_plugins(struct gb_ctx *c, json_t *checks, json_t **errors)
 	return down;
 }
 
-static int
-health_init(const struct gb_config *cfg)
-{
-	(void)cfg;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "gerbang-health: cannot initialise libcurl\n");
-		return -1;
-	}
-	return 0;
-}
-
 static void
 health_fini(void)
 {
-	curl_global_cleanup();
+	if (atomic_load(&curl_used))
+		curl_global_cleanup();
 }
 
 static void
@@ -209,7 +206,6 @@ static const struct gb_app app = {
 	.service = "health",
 	.routes = routes,
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
-	.init = health_init,
 	.fini = health_fini,
 };
 
