@@ -21,9 +21,11 @@
 #   /v1/plugins/     fastcgi_pass to the stack's gerbang-proxy -> gerbang-echo
 #                    (mount /v1/plugins/echo: gateway_verified, signed)
 # so every target goes through the same nginx worker and FastCGI settings.
-# The last three all ask gerbang-echo (the reference plugin upstream, a
-# FastCGI program behind the stack's nginx on the echo port) for /bench.
-# Each target: wrk warm-up 2 s, then wrk -t2 -c32 -d${BENCH_SECONDS}s --latency.
+# The last four all ask gerbang-echo (the reference plugin upstream, a
+# FastCGI program behind the stack's nginx on the echo port) for /bench, so
+# each pays that hop alike.
+# Each target: wrk warm-up 2 s, then wrk -t2 -c32 -d${BENCH_SECONDS}s --latency;
+# forward, forward-h and the proxy in two interleaved halves (see measure).
 # Then gerbang-health's RSS at idle and after at least 200,000 requests,
 # and gerbang-proxy's at idle and after its runs.
 #
@@ -337,7 +339,7 @@ FWD_RSS_IDLE=$(rss_kib "$FWD_PID")
 
 # --- wrk ----------------------------------------------------------------------------
 # wrk_run NAME URL SECONDS OUT: one bounded wrk; OUT gets its output and
-# OUT.v "rps p50_ms p99_ms requests non2xx socket_errors".
+# OUT.v "rps p50_ms p99_ms requests non2xx socket_errors seconds".
 wrk_run() {
 	local name=$1 url=$2 secs=$3 out=$4 rc=0
 	timeout -k 5 $((secs + 20)) wrk -t$WRK_THREADS -c$CONNS -d"${secs}s" --latency \
@@ -359,11 +361,11 @@ wrk_run() {
 	}
 	$1 == "50%" { p50 = ms($2) }
 	$1 == "99%" { p99 = ms($2) }
-	/ requests in / { reqs = $1 }
+	/ requests in / { reqs = $1; d = $4; sub(/,$/, "", d); secs = ms(d) / 1000 }
 	/^ *Socket errors:/ { gsub(/,/, ""); sock = $4 + $6 + $8 + $10 }
 	/^ *Non-2xx or 3xx responses:/ { non = $NF }
 	/^Requests\/sec:/ { rps = $2 }
-	END { printf "%.2f %.3f %.3f %d %d %d\n", rps, p50, p99, reqs, non, sock }' "$out" >"$out.v"
+	END { printf "%.2f %.3f %.3f %d %d %d %.3f\n", rps, p50, p99, reqs, non, sock, secs }' "$out" >"$out.v"
 }
 
 # CPU time (user+system, all threads) a process has used, in clock ticks.
@@ -384,32 +386,81 @@ us_per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf 
 
 declare -A RPS P50 P99 REQS ERRS NGX_CPU PROG_CPU UP_CPU
 declare -A IS_PLUGIN=([direct]=1 [forward]=1 [fwdhdr]=1 [proxy]=1)
+# Totals over a target's measured runs: seconds, request-weighted sums of
+# p50 and p99, CPU ticks of the bench nginx worker, the program and the
+# upstream side, non-2xx responses and socket errors.
+declare -A T_DUR T_P50 T_P99 T_NGX T_PROG T_UP T_NON T_SOCK
 HEALTHZ_SERVED=0
 PROXY_SERVED=0
-for n in "${NAMES[@]}"; do
-	wrk_run "$n" "${URL[$n]}" $WARM "$B/wrk-$n-warm.txt"
-	read -r _ _ _ wreqs wnon wsock <"$B/wrk-$n-warm.txt.v"
-	[ "$n" = healthz ] && HEALTHZ_SERVED=$((HEALTHZ_SERVED + wreqs))
-	[ "$n" = proxy ] && PROXY_SERVED=$((PROXY_SERVED + wreqs))
-	ng0=$(cpu_ticks "$NGINX_WORKER") pr0=0 up0=0
+
+# served NAME N: N more requests served by the programs whose RSS we follow.
+served() {
+	case $1 in
+	healthz) HEALTHZ_SERVED=$((HEALTHZ_SERVED + $2)) ;;
+	proxy) PROXY_SERVED=$((PROXY_SERVED + $2)) ;;
+	esac
+}
+
+# warm NAME: the warm-up run, not measured.
+warm() {
+	local wreqs
+	wrk_run "$1" "${URL[$1]}" $WARM "$B/wrk-$1-warm.txt"
+	read -r _ _ _ wreqs _ <"$B/wrk-$1-warm.txt.v"
+	served "$1" "$wreqs"
+}
+
+# measure NAME SECONDS OUT: one measured run, added to NAME's totals.
+measure() {
+	local n=$1 out=$3 ng0 pr0=0 up0=0 p50 p99 reqs non sock dur
+	ng0=$(cpu_ticks "$NGINX_WORKER")
 	[ -z "${PROG_PID[$n]}" ] || pr0=$(cpu_ticks "${PROG_PID[$n]}")
 	[ -z "${IS_PLUGIN[$n]:-}" ] || up0=$(upstream_ticks)
-	wrk_run "$n" "${URL[$n]}" "$SECS" "$B/wrk-$n.txt"
-	read -r "RPS[$n]" "P50[$n]" "P99[$n]" "REQS[$n]" wnon wsock <"$B/wrk-$n.txt.v"
-	NGX_CPU[$n]=$(us_per_req $(($(cpu_ticks "$NGINX_WORKER") - ng0)) "${REQS[$n]}")
+	wrk_run "$n" "${URL[$n]}" "$2" "$out"
+	T_NGX[$n]=$((${T_NGX[$n]:-0} + $(cpu_ticks "$NGINX_WORKER") - ng0))
+	[ -z "${PROG_PID[$n]}" ] || T_PROG[$n]=$((${T_PROG[$n]:-0} + $(cpu_ticks "${PROG_PID[$n]}") - pr0))
+	[ -z "${IS_PLUGIN[$n]:-}" ] || T_UP[$n]=$((${T_UP[$n]:-0} + $(upstream_ticks) - up0))
+	read -r _ p50 p99 reqs non sock dur <"$out.v"
+	REQS[$n]=$((${REQS[$n]:-0} + reqs))
+	T_NON[$n]=$((${T_NON[$n]:-0} + non))
+	T_SOCK[$n]=$((${T_SOCK[$n]:-0} + sock))
+	read -r "T_DUR[$n]" "T_P50[$n]" "T_P99[$n]" <<<"$(awk -v d="${T_DUR[$n]:-0}" -v a="${T_P50[$n]:-0}" \
+		-v b="${T_P99[$n]:-0}" -v dur="$dur" -v p50="$p50" -v p99="$p99" -v r="$reqs" \
+		'BEGIN { printf "%.3f %.3f %.3f\n", d + dur, a + p50 * r, b + p99 * r }')"
+	served "$n" "$reqs"
+	if [ "$n" = proxy ]; then PROXY_RSS_RUN=$(rss_kib "$PROXY_PID"); fi
+}
+
+# Every target: a warm-up, then SECS measured.  The targets the proxy's
+# bar compares (forward, forward+hdrs, proxy) run in two halves in the
+# order forward, forward+hdrs, proxy, proxy, forward+hdrs, forward: other
+# load on the machine while they run (a shared 2-core box) then weighs on
+# each about equally.  Their latencies are the request-weighted mean of the
+# two halves' percentiles.
+BAR_NAMES=(forward fwdhdr proxy)
+HALF=$(((SECS + 1) / 2))
+for n in "${NAMES[@]}"; do
+	case " ${BAR_NAMES[*]} " in *" $n "*) continue ;; esac
+	warm "$n"
+	measure "$n" "$SECS" "$B/wrk-$n.txt"
+done
+for n in "${BAR_NAMES[@]}"; do
+	warm "$n"
+	measure "$n" $HALF "$B/wrk-$n-1.txt"
+done
+for ((i = ${#BAR_NAMES[@]} - 1; i >= 0; i--)); do
+	measure "${BAR_NAMES[$i]}" $HALF "$B/wrk-${BAR_NAMES[$i]}-2.txt"
+done
+for n in "${NAMES[@]}"; do
+	read -r "RPS[$n]" "P50[$n]" "P99[$n]" <<<"$(awk -v r="${REQS[$n]}" -v d="${T_DUR[$n]}" \
+		-v a="${T_P50[$n]}" -v b="${T_P99[$n]}" 'BEGIN {
+		printf "%.2f %.3f %.3f\n", (d > 0 ? r / d : 0), (r > 0 ? a / r : 0), (r > 0 ? b / r : 0) }')"
+	NGX_CPU[$n]=$(us_per_req "${T_NGX[$n]}" "${REQS[$n]}")
 	PROG_CPU[$n]=- UP_CPU[$n]=-
-	[ -z "${PROG_PID[$n]}" ] ||
-		PROG_CPU[$n]=$(us_per_req $(($(cpu_ticks "${PROG_PID[$n]}") - pr0)) "${REQS[$n]}")
-	[ -z "${IS_PLUGIN[$n]:-}" ] ||
-		UP_CPU[$n]=$(us_per_req $(($(upstream_ticks) - up0)) "${REQS[$n]}")
-	if [ "$n" = proxy ]; then
-		PROXY_SERVED=$((PROXY_SERVED + ${REQS[$n]}))
-		PROXY_RSS_RUN=$(rss_kib "$PROXY_PID")
-	fi
+	[ -z "${PROG_PID[$n]}" ] || PROG_CPU[$n]=$(us_per_req "${T_PROG[$n]}" "${REQS[$n]}")
+	[ -z "${IS_PLUGIN[$n]:-}" ] || UP_CPU[$n]=$(us_per_req "${T_UP[$n]}" "${REQS[$n]}")
 	ERRS[$n]=""
-	[ "$wnon" = 0 ] || ERRS[$n]+="non-2xx=$wnon "
-	[ "$wsock" = 0 ] || ERRS[$n]+="socket=$wsock "
-	[ "$n" = healthz ] && HEALTHZ_SERVED=$((HEALTHZ_SERVED + ${REQS[$n]}))
+	[ "${T_NON[$n]}" = 0 ] || ERRS[$n]+="non-2xx=${T_NON[$n]} "
+	[ "${T_SOCK[$n]}" = 0 ] || ERRS[$n]+="socket=${T_SOCK[$n]} "
 done
 BARE_RSS_LOADED=$(rss_kib "$BARE_PID")
 FWD_RSS_LOADED=$(rss_kib "$FWD_PID")
@@ -424,7 +475,7 @@ for ((round = 0; round < 5 && HEALTHZ_SERVED < RSS_REQUESTS; round++)); do
 	secs=$(((RSS_REQUESTS - HEALTHZ_SERVED) * 11 / 10 / rate + 1))
 	[ $secs -le 60 ] || secs=60
 	wrk_run healthz "${URL[healthz]}" "$secs" "$B/wrk-healthz-rss-$round.txt"
-	read -r _ _ _ wreqs wnon wsock <"$B/wrk-healthz-rss-$round.txt.v"
+	read -r _ _ _ wreqs wnon wsock _ <"$B/wrk-healthz-rss-$round.txt.v"
 	HEALTHZ_SERVED=$((HEALTHZ_SERVED + wreqs))
 	[ "$wnon" = 0 ] || TOPUP_ERRS+="non-2xx=$wnon "
 	[ "$wsock" = 0 ] || TOPUP_ERRS+="socket=$wsock "
@@ -466,12 +517,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 echo
 echo "gerbang bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), build $BUILD"
 echo "machine: nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
-	"load average before the run $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg)"
+	"load average before the run $LOAD_BEFORE"
 echo "         bench nginx workers $(ps --no-headers --ppid "$(cat "$B/nginx.pid")" | wc -l)," \
 	"gerbang-health threads $THREADS (GERBANG_THREADS; /proc: $(proc_threads "$HEALTH_PID") incl. main)," \
 	"bare-fcgi and bare-forward threads 4, gerbang-echo threads ${GERBANG_ECHO_THREADS:-16}"
-echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up; wrk, nginx" \
-	"and the programs share the same CPUs"
+echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up (forward," \
+	"forward+hdrs, proxy: two halves of ${HALF}s,"
+echo "         in the order f h p p h f); wrk, nginx and the programs share the same CPUs"
 echo
 printf '%-14s %10s %7s %7s %9s %8s %7s %10s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" \
 	"vs static" "vs floor" "vs fwd" "nginx us/r" "prog us/r" "upstr us/r" errors
@@ -485,9 +537,9 @@ for n in "${NAMES[@]}"; do
 		"${ERRS[$n]:-none}${ERRS[$n]:+(* run with errors)}"
 done
 echo "(us/r: CPU microseconds, user+system, per request of the measured run, of the bench"
-echo " nginx worker, of the FastCGI program (forward: bare-forward, proxy: gerbang-proxy) and"
-echo " of the upstream side (gerbang-echo + the stack's nginx worker in front of it); less"
-echo " sensitive than req/s to a shared machine)"
+echo " nginx worker, of the FastCGI program (forward, forward+hdrs: bare-forward; proxy:"
+echo " gerbang-proxy) and of the upstream side (gerbang-echo + the stack's nginx worker in"
+echo " front of it); less sensitive than req/s to a shared machine)"
 echo "direct: bench nginx proxy_pass (keep-alive) -> echo; forward: bench nginx -> bare-forward"
 echo " (libfcgi + libcurl, nothing else) -> echo; forward+hdrs: the same sending the 10 headers"
 echo " gerbang-proxy adds; proxy: bench nginx -> gerbang-proxy (/v1/plugins/echo, gateway_verified:"
