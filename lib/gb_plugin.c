@@ -1143,9 +1143,11 @@ load_one(int dfd, const char *dir, const char *name, struct gb_plugin **out,
 	enum gb_err e;
 	int fd;
 
-	if ((path = malloc(strlen(dir) + strlen(name) + 2)) == NULL)
+	size_t plen = strlen(dir) + strlen(name) + 2;
+
+	if ((path = malloc(plen)) == NULL)
 		return GB_ENOMEM;
-	sprintf(path, "%s/%s", dir, name);
+	snprintf(path, plen, "%s/%s", dir, name);
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		reg_err(err, path, "", "cannot open: %s", strerror(errno));

@@ -628,6 +628,7 @@ token_issue(struct admin *a)
 	struct gb_auth *auth = NULL;
 	PGresult *res = NULL;
 	enum gb_err e;
+	size_t len;
 	int rc;
 
 	/* The key first: a configuration error is one whatever the user. */
@@ -654,8 +655,10 @@ token_issue(struct admin *a)
 		fprintf(stderr, PROG ": cannot issue a token: %s\n", gb_strerror(e));
 		goto out;
 	}
-	strcat(token, "\n");
-	if (write_all(STDOUT_FILENO, token, strlen(token)) != 0) {
+	/* gb_auth_issue was given one byte less: room for the newline */
+	len = strlen(token);
+	token[len++] = '\n';
+	if (write_all(STDOUT_FILENO, token, len) != 0) {
 		fprintf(stderr, PROG ": cannot write the token: %s\n", strerror(errno));
 		goto out;
 	}
