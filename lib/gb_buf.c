@@ -104,18 +104,36 @@ int
 gb_buf_printf(struct gb_buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	int n;
 
+	/* One pass when it fits, which is nearly always: format straight into
+	 * the spare capacity, and only measure and grow when it did not. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || gb_buf_reserve(b, (size_t)n) != 0) {
+	if (n < 0) {
 		b->failed = true;
+		if (room)
+			b->data[b->len] = '\0';
 		return -1;
 	}
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (b->max != 0 && (size_t)n > b->max - (b->len < b->max ? b->len : b->max)) {
+		b->failed = true;
+		if (room)
+			b->data[b->len] = '\0';
+		return -1;
+	}
+	if ((size_t)n >= room) {
+		if (gb_buf_reserve(b, (size_t)n) != 0) {
+			if (room)
+				b->data[b->len] = '\0';
+			return -1;
+		}
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return 0;
 }

@@ -16,13 +16,20 @@ gb_mono_us(void)
 char *
 gb_rfc3339_now(char *buf, size_t size)
 {
+	/* The calendar part changes once a second: keep it per thread. */
+	static _Thread_local time_t last_sec = -1;
+	static _Thread_local char date[64];
 	struct timespec ts;
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-	         tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	if (ts.tv_sec != last_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(date, sizeof(date), "%04d-%02d-%02dT%02d:%02d:%02d",
+		         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		         tm.tm_hour, tm.tm_min, tm.tm_sec);
+		last_sec = ts.tv_sec;
+	}
+	snprintf(buf, size, "%s.%03ldZ", date, ts.tv_nsec / 1000000);
 	return buf;
 }
