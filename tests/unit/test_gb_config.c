@@ -79,7 +79,7 @@ static char tmpdir[64];
 static void
 setup(void)
 {
-	strcpy(tmpdir, "/tmp/gb-test-config.XXXXXX");
+	snprintf(tmpdir, sizeof(tmpdir), "%s", "/tmp/gb-test-config.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	env.v = NULL;
 	env.n = 0;

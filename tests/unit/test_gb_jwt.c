@@ -132,7 +132,7 @@ make_keys(void)
 	BIO *b;
 	size_t i;
 
-	strcpy(keydir, "/tmp/gb-jwt-test.XXXXXX");
+	snprintf(keydir, sizeof(keydir), "%s", "/tmp/gb-jwt-test.XXXXXX");
 	if (mkdtemp(keydir) == NULL)
 		die("mkdtemp");
 	key_owner = getpid();
@@ -308,11 +308,10 @@ forge(const char *hdr, const char *pay, enum signer how)
 
 	t = malloc(n + 2 + 2048);
 	ck_assert_ptr_nonnull(t);
-	sprintf(t, "%s.%s", h, p);
+	snprintf(t, n + 1, "%s.%s", h, p);
 	sn = sign_with(how, t, n, sig);
 	s = b64url(sig, sn);
-	strcat(t, ".");
-	strcat(t, s);
+	snprintf(t + n, 2 + 2048, ".%s", s);
 	free(h);
 	free(p);
 	free(s);

@@ -705,7 +705,7 @@ static char tmpdir[64];
 static void
 reg_setup(void)
 {
-	strcpy(tmpdir, "/tmp/gb-plugin-test.XXXXXX");
+	snprintf(tmpdir, sizeof(tmpdir), "%s", "/tmp/gb-plugin-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 }
 
