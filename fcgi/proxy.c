@@ -456,7 +456,7 @@ proxy(struct gb_ctx *c)
 	struct curl_slist *hdrs = NULL;
 	struct breaker *br = NULL;
 	struct xfer x;
-	const char *rest, *target, *why = "";
+	const char *rest, *target;
 	char *path, *url, ts_text[24], sig[65], body_hash[65], trace[56];
 	struct gb_req_error rerr;
 	bool buffered, retryable;
@@ -464,7 +464,6 @@ proxy(struct gb_ctx *c)
 	size_t i;
 	int64_t t0;
 	CURLcode rc = CURLE_OK;
-	enum gb_err e;
 
 	if (ts == NULL) {
 		gb_fail(c, 500, "internal error", NULL);
@@ -479,25 +478,8 @@ proxy(struct gb_ctx *c)
 		;
 	br = &ts->snap->breakers[i];
 
-	if (p->auth_mode != GB_PLUGIN_PUBLIC) {
-		const char *hdr = gb_req_param(&c->req, "HTTP_AUTHORIZATION");
-
-		e = gb_auth_check(c->auth_keys, hdr, p->roles, &c->auth, &why);
-		if (e == GB_EUNAUTH) {
-			gb_header(c, "WWW-Authenticate", hdr != NULL && *hdr ?
-			          "Bearer realm=\"gerbang\", error=\"invalid_token\"" :
-			          "Bearer realm=\"gerbang\"");
-			gb_fail(c, 401, hdr != NULL && *hdr ? "invalid or expired token" :
-			        "authentication required", NULL);
-			return;
-		}
-		c->authenticated = true;
-		c->company_id = c->auth.company_id;
-		if (e != GB_OK) {
-			gb_fail(c, 403, "forbidden", NULL);
-			return;
-		}
-	}
+	if (p->auth_mode != GB_PLUGIN_PUBLIC && gb_authorize(c, p->roles) != GB_OK)
+		return;
 	if (c->req.content_length > p->max_body_bytes) {
 		gb_fail(c, 413, "the request body is too large", NULL);
 		return;

@@ -238,28 +238,23 @@ send_response(struct gb_ctx *c, struct io *io, struct gb_buf *head)
 		io_write(io, r->body.data, r->body.len);
 }
 
-/* The route's policy: GB_OK to go on, else the response is already set. */
-static enum gb_err
-authorize(struct gb_ctx *c)
+enum gb_err
+gb_authorize(struct gb_ctx *c, unsigned roles)
 {
-	const struct gb_route *rt = c->match.route;
 	const char *hdr, *why = "";
 	enum gb_err e;
 
-	if (rt->access == GB_PUBLIC)
-		return GB_OK;
 	hdr = gb_req_param(&c->req, "HTTP_AUTHORIZATION");
-	e = gb_auth_check(c->auth_keys, hdr, rt->roles, &c->auth, &why);
-	if (e == GB_OK) {
+	e = gb_auth_check(c->auth_keys, hdr, roles, &c->auth, &why);
+	if (e == GB_OK || e == GB_EFORBIDDEN) {
 		c->authenticated = true;
 		c->company_id = c->auth.company_id;
-		return GB_OK;
 	}
+	if (e == GB_OK)
+		return GB_OK;
 	gb_log(GB_LOG_INFO, c->req.request_id, "access denied", "reason", why,
-	       "route", rt->pattern, NULL);
+	       "route", c->match.route != NULL ? c->match.route->pattern : "-", NULL);
 	if (e == GB_EFORBIDDEN) {
-		c->authenticated = true;
-		c->company_id = c->auth.company_id;
 		gb_fail(c, 403, "forbidden", NULL);
 	} else {
 		gb_header(c, "WWW-Authenticate", hdr != NULL && *hdr != '\0' ?
@@ -314,7 +309,8 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 		gb_fail(c, 500, "internal error", NULL);
 		goto out;
 	}
-	if (authorize(c) != GB_OK)
+	if (c->match.route->access != GB_PUBLIC &&
+	    gb_authorize(c, c->match.route->roles) != GB_OK)
 		goto out;
 	c->match.route->handler(c);
 	if (c->resp.status == 0) {

@@ -87,6 +87,13 @@ void gb_ok_list(struct gb_ctx *c, int status, const char *message, json_t *data,
  * text (it goes to the log). */
 void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
 
+/* Checks the request's access token against roles (GB_ROLE_* bits, 0 =
+ * any role), as the pipeline does for GB_JWT routes; for programs whose
+ * policy is not known until the request is seen (gerbang-proxy).  GB_OK
+ * sets c->auth and c->company_id; otherwise the 401 (with
+ * WWW-Authenticate) or 403 envelope is already set and is returned. */
+enum gb_err gb_authorize(struct gb_ctx *c, unsigned roles);
+
 /* Answer with the status of a library error (gb_err_status) and its
  * generic text; internal errors say only "internal error". */
 void gb_fail_err(struct gb_ctx *c, enum gb_err e);
