@@ -77,27 +77,27 @@ err:
 }
 
 int
-gb_buf_append(struct gb_buf *b, const void *p, size_t n)
+gb_buf_put_u64(struct gb_buf *b, unsigned long long v)
 {
-	if (gb_buf_reserve(b, n) != 0)
+	char tmp[24];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return gb_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+int
+gb_buf_put_milli(struct gb_buf *b, unsigned long long v)
+{
+	char frac[4] = { '.', (char)('0' + v / 100 % 10), (char)('0' + v / 10 % 10),
+	                 (char)('0' + v % 10) };
+
+	if (gb_buf_put_u64(b, v / 1000) != 0)
 		return -1;
-	if (n != 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-int
-gb_buf_puts(struct gb_buf *b, const char *s)
-{
-	return gb_buf_append(b, s, strlen(s));
-}
-
-int
-gb_buf_putc(struct gb_buf *b, char c)
-{
-	return gb_buf_append(b, &c, 1);
+	return gb_buf_append(b, frac, sizeof(frac));
 }
 
 int
@@ -138,9 +138,8 @@ gb_buf_printf(struct gb_buf *b, const char *fmt, ...)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
+size_t
+gb_utf8_len(const unsigned char *s, size_t n)
 {
 	size_t len, i;
 	uint32_t cp;
@@ -203,7 +202,7 @@ gb_buf_json_str(struct gb_buf *b, const char *str, size_t n)
 			if (gb_buf_append(b, e, 6) != 0)
 				return -1;
 			i++;
-		} else if ((len = utf8_len(s + i, n - i)) != 0) {
+		} else if ((len = gb_utf8_len(s + i, n - i)) != 0) {
 			if (gb_buf_append(b, s + i, len) != 0)
 				return -1;
 			i += len;

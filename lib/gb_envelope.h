@@ -18,6 +18,16 @@
 int gb_envelope_ok(struct gb_resp *r, const char *request_id, int status,
                    const char *message, json_t *data, json_t *meta);
 
+/* The same with data given as JSON text the program built itself (a fixed
+ * shape, cheaper than a json_t for a hot path such as /healthz); it is
+ * copied as it is, so it must be valid JSON. */
+int gb_envelope_ok_raw(struct gb_resp *r, const char *request_id, int status,
+                       const char *message, const char *data_json, size_t len);
+
+/* Appends v as compact JSON (reals as %.9g); 0, or -1 with b failed (no
+ * memory, NaN or infinity, nesting deeper than 64). */
+int gb_json_dump(struct gb_buf *b, const json_t *v);
+
 /* The same for an error; errors is stolen (NULL gives {}). */
 int gb_envelope_error(struct gb_resp *r, const char *request_id, int status,
                       const char *message, json_t *errors);

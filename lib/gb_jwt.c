@@ -16,10 +16,12 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+
+#include "gb_buf.h"
+#include "gb_hmac.h"
 
 struct gb_jwt_key {
 	enum gb_jwt_alg alg;
@@ -70,20 +72,30 @@ gb_jwt_alg_name(enum gb_jwt_alg alg)
 static const char b64url_chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int
+/* The value of each byte as a base64url digit, -1 for the rest. */
+static const signed char b64url_values[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
+static inline int
 b64url_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	return b64url_values[c];
 }
 
 enum gb_err
@@ -124,34 +136,45 @@ gb_b64url_encode(const void *src, size_t n, char *dst, size_t dstlen, size_t *ou
 enum gb_err
 gb_b64url_decode(const char *src, size_t n, void *dst, size_t dstlen, size_t *outlen)
 {
+	const unsigned char *s = (const unsigned char *)src;
 	unsigned char *d = dst;
-	size_t need, i, o = 0;
-	uint32_t v = 0;
-	int bits = 0, x;
+	size_t need, i, o = 0, rest = n % 4;
+	int a, b, c, e;
 
-	if (n % 4 == 1)
+	if (rest == 1)
 		return GB_EINVAL;
-	for (i = 0; i < n; i++)
-		if (b64url_value((unsigned char)src[i]) < 0)
-			return GB_EINVAL;
-	/* The last character of a 2 or 3 character group carries 4 or 2 unused
-	 * bits: only zeros there, so that each byte string has one encoding. */
-	if (n % 4 != 0) {
-		x = b64url_value((unsigned char)src[n - 1]);
-		if ((n % 4 == 2 && (x & 15) != 0) || (n % 4 == 3 && (x & 3) != 0))
-			return GB_EINVAL;
-	}
-	need = n / 4 * 3 + (n % 4 != 0 ? n % 4 - 1 : 0);
+	need = n / 4 * 3 + (rest != 0 ? rest - 1 : 0);
 	if (dstlen < need)
 		return GB_ERANGE;
-	for (i = 0; i < n; i++) {
-		v = v << 6 | (uint32_t)b64url_value((unsigned char)src[i]);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			d[o++] = (unsigned char)(v >> bits);
-			v &= (1u << bits) - 1;
-		}
+	/* Four characters make three bytes; a bad one makes a value < 0,
+	 * which the OR of the four shows. */
+	for (i = 0; i + 4 <= n; i += 4) {
+		a = b64url_values[s[i]];
+		b = b64url_values[s[i + 1]];
+		c = b64url_values[s[i + 2]];
+		e = b64url_values[s[i + 3]];
+		if ((a | b | c | e) < 0)
+			return GB_EINVAL;
+		d[o++] = (unsigned char)(a << 2 | b >> 4);
+		d[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
+		d[o++] = (unsigned char)((c & 3) << 6 | e);
+	}
+	/* The last character of a 2 or 3 character group carries 4 or 2 unused
+	 * bits: only zeros there, so that each byte string has one encoding. */
+	if (rest == 2) {
+		a = b64url_values[s[i]];
+		b = b64url_values[s[i + 1]];
+		if ((a | b) < 0 || (b & 15) != 0)
+			return GB_EINVAL;
+		d[o++] = (unsigned char)(a << 2 | b >> 4);
+	} else if (rest == 3) {
+		a = b64url_values[s[i]];
+		b = b64url_values[s[i + 1]];
+		c = b64url_values[s[i + 2]];
+		if ((a | b | c) < 0 || (c & 3) != 0)
+			return GB_EINVAL;
+		d[o++] = (unsigned char)(a << 2 | b >> 4);
+		d[o++] = (unsigned char)((b & 15) << 4 | c >> 2);
 	}
 	if (outlen != NULL)
 		*outlen = o;
@@ -503,17 +526,13 @@ sign(const struct gb_jwt_key *k, const char *data, size_t n, unsigned char *sig,
 {
 	unsigned char der[128];
 	size_t derlen = sizeof(der);
-	unsigned int maclen = 0;
 	enum gb_err e;
 
 	switch (k->alg) {
 	case GB_JWT_HS256:
-		if (HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)data,
-		         n, sig, &maclen) == NULL || maclen != HS256_LEN) {
-			ERR_clear_error();
+		if (gb_hmac_sha256(k->secret, k->secret_len, data, n, sig) != 0)
 			return GB_ENOMEM;
-		}
-		*siglen = maclen;
+		*siglen = HS256_LEN;
 		return GB_OK;
 	case GB_JWT_RS256:
 		return pkey_sign(k->priv, (const unsigned char *)data, n, sig, siglen);
@@ -535,7 +554,6 @@ check_sig(const struct gb_jwt_key *k, const char *data, size_t n,
           const unsigned char *sig, size_t siglen, const char **reason)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE], *der = NULL;
-	unsigned int maclen = 0;
 	int derlen = 0, r = 0;
 
 	*reason = "bad signature";
@@ -543,11 +561,8 @@ check_sig(const struct gb_jwt_key *k, const char *data, size_t n,
 	case GB_JWT_HS256:
 		if (siglen != HS256_LEN)
 			return GB_EINVAL;
-		if (HMAC(EVP_sha256(), k->secret, (int)k->secret_len, (const unsigned char *)data,
-		         n, mac, &maclen) == NULL || maclen != HS256_LEN) {
-			ERR_clear_error();
+		if (gb_hmac_sha256(k->secret, k->secret_len, data, n, mac) != 0)
 			return GB_ENOMEM;
-		}
 		r = CRYPTO_memcmp(mac, sig, HS256_LEN) == 0;
 		explicit_bzero(mac, sizeof(mac));
 		break;
@@ -569,6 +584,328 @@ check_sig(const struct gb_jwt_key *k, const char *data, size_t n,
 	if (r < 0)
 		return GB_ENOMEM;
 	return r == 1 ? GB_OK : GB_EINVAL;
+}
+
+/* ---- a strict reader for the two small JSON objects of a token --------
+ *
+ * jansson builds a tree with a hash table to answer a few lookups; on the
+ * path every authenticated request takes, that was half of the cost of a
+ * verification.  This reads RFC 8259 JSON without allocating: the top
+ * object's members as spans of the token's decoded text.  Stricter than
+ * needed where it is cheap to be: member names with escapes, duplicate
+ * names, more than JMEMBERS_MAX members, nesting deeper than JDEPTH_MAX and
+ * invalid UTF-8 are all refused.  A string value holding an escape is kept
+ * but marked, and never equals or becomes a claim: no token we issue has
+ * one. */
+
+enum jtype { J_STRING, J_INTEGER, J_NUMBER, J_TRUE, J_FALSE, J_NULL, J_ARRAY, J_OBJECT };
+
+struct jval {
+	enum jtype type;
+	const char *p;          /* J_STRING: between the quotes; J_ARRAY, J_OBJECT:
+	                         * from the bracket to its match, inclusive */
+	size_t n;
+	bool escaped;           /* J_STRING holds a backslash escape */
+	int64_t i;              /* J_INTEGER */
+};
+
+struct jmember {
+	const char *name;
+	size_t len;
+	struct jval v;
+};
+
+#define JMEMBERS_MAX 32
+#define JDEPTH_MAX 16
+
+struct jreader {
+	const char *p, *end;
+};
+
+static void
+j_ws(struct jreader *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static bool
+j_hex4(const char *p)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
+		      (p[i] >= 'A' && p[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/* At '"': a string, its escapes and UTF-8 checked. */
+static bool
+j_string(struct jreader *r, struct jval *v)
+{
+	const unsigned char *s;
+	size_t len;
+
+	r->p++;
+	v->type = J_STRING;
+	v->p = r->p;
+	v->escaped = false;
+	while (r->p < r->end) {
+		s = (const unsigned char *)r->p;
+		if (*s == '"') {
+			v->n = (size_t)(r->p - v->p);
+			r->p++;
+			return true;
+		}
+		if (*s < 0x20)
+			return false;
+		if (*s == '\\') {
+			v->escaped = true;
+			if (r->end - r->p < 2)
+				return false;
+			switch (r->p[1]) {
+			case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+				r->p += 2;
+				break;
+			case 'u':
+				/* \u0000 refused, as jansson does: no NUL in a claim */
+				if (r->end - r->p < 6 || !j_hex4(r->p + 2) ||
+				    memcmp(r->p + 2, "0000", 4) == 0)
+					return false;
+				r->p += 6;
+				break;
+			default:
+				return false;
+			}
+			continue;
+		}
+		if (*s < 0x80) {
+			r->p++;
+			continue;
+		}
+		len = gb_utf8_len(s, (size_t)(r->end - r->p));
+		if (len == 0)
+			return false;
+		r->p += len;
+	}
+	return false;
+}
+
+static bool
+j_digit(const struct jreader *r)
+{
+	return r->p < r->end && *r->p >= '0' && *r->p <= '9';
+}
+
+/* A number; J_INTEGER when it has no fraction or exponent and fits. */
+static bool
+j_number(struct jreader *r, struct jval *v)
+{
+	bool neg = false, fits = true;
+	uint64_t u = 0;
+
+	v->p = r->p;
+	v->type = J_INTEGER;
+	if (*r->p == '-') {
+		neg = true;
+		r->p++;
+	}
+	if (!j_digit(r))
+		return false;
+	if (*r->p == '0') {
+		r->p++;
+	} else {
+		while (j_digit(r)) {
+			unsigned d = (unsigned)(*r->p++ - '0');
+
+			if (u > (UINT64_MAX - d) / 10)
+				fits = false;
+			else
+				u = u * 10 + d;
+		}
+	}
+	if (r->p < r->end && *r->p == '.') {
+		r->p++;
+		if (!j_digit(r))
+			return false;
+		while (j_digit(r))
+			r->p++;
+		v->type = J_NUMBER;
+	}
+	if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+		r->p++;
+		if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
+			r->p++;
+		if (!j_digit(r))
+			return false;
+		while (j_digit(r))
+			r->p++;
+		v->type = J_NUMBER;
+	}
+	v->n = (size_t)(r->p - v->p);
+	if (v->type == J_INTEGER) {
+		if (!fits || u > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+			v->type = J_NUMBER;
+		else
+			v->i = neg ? (int64_t)(0 - u) : (int64_t)u;
+	}
+	return true;
+}
+
+static bool
+j_literal(struct jreader *r, const char *word, enum jtype t, struct jval *v)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
+		return false;
+	v->type = t;
+	v->p = r->p;
+	v->n = n;
+	r->p += n;
+	return true;
+}
+
+static bool j_value(struct jreader *r, struct jval *v, int depth);
+
+/* At '{' or '[': the members or elements, up to the matching bracket. */
+static bool
+j_container(struct jreader *r, struct jval *v, int depth)
+{
+	char close = *r->p == '{' ? '}' : ']';
+	struct jval item;
+
+	if (depth >= JDEPTH_MAX)
+		return false;
+	v->type = close == '}' ? J_OBJECT : J_ARRAY;
+	v->p = r->p++;
+	j_ws(r);
+	if (r->p < r->end && *r->p == close) {
+		r->p++;
+		v->n = (size_t)(r->p - v->p);
+		return true;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (r->p >= r->end || *r->p != '"' || !j_string(r, &item))
+				return false;
+			j_ws(r);
+			if (r->p >= r->end || *r->p != ':')
+				return false;
+			r->p++;
+			j_ws(r);
+		}
+		if (!j_value(r, &item, depth + 1))
+			return false;
+		j_ws(r);
+		if (r->p >= r->end)
+			return false;
+		if (*r->p == close) {
+			r->p++;
+			v->n = (size_t)(r->p - v->p);
+			return true;
+		}
+		if (*r->p != ',')
+			return false;
+		r->p++;
+		j_ws(r);
+	}
+}
+
+static bool
+j_value(struct jreader *r, struct jval *v, int depth)
+{
+	if (r->p >= r->end)
+		return false;
+	switch (*r->p) {
+	case '"': return j_string(r, v);
+	case '{': case '[': return j_container(r, v, depth);
+	case 't': return j_literal(r, "true", J_TRUE, v);
+	case 'f': return j_literal(r, "false", J_FALSE, v);
+	case 'n': return j_literal(r, "null", J_NULL, v);
+	default:
+		if (*r->p == '-' || (*r->p >= '0' && *r->p <= '9'))
+			return j_number(r, v);
+		return false;
+	}
+}
+
+/* buf[0..n) as one JSON object: its members into m (at most JMEMBERS_MAX),
+ * their count into *nm.  False for anything else (see above). */
+static bool
+j_object(const unsigned char *buf, size_t n, struct jmember *m, size_t *nm)
+{
+	struct jreader r = { (const char *)buf, (const char *)buf + n };
+	struct jval key;
+	size_t k = 0, i;
+
+	j_ws(&r);
+	if (r.p >= r.end || *r.p != '{')
+		return false;
+	r.p++;
+	j_ws(&r);
+	if (r.p < r.end && *r.p == '}') {
+		r.p++;
+		goto done;
+	}
+	for (;;) {
+		if (r.p >= r.end || *r.p != '"' || !j_string(&r, &key) || key.escaped)
+			return false;
+		if (k == JMEMBERS_MAX)
+			return false;
+		for (i = 0; i < k; i++)
+			if (m[i].len == key.n && memcmp(m[i].name, key.p, key.n) == 0)
+				return false;
+		m[k].name = key.p;
+		m[k].len = key.n;
+		j_ws(&r);
+		if (r.p >= r.end || *r.p != ':')
+			return false;
+		r.p++;
+		j_ws(&r);
+		if (!j_value(&r, &m[k].v, 1))
+			return false;
+		k++;
+		j_ws(&r);
+		if (r.p >= r.end)
+			return false;
+		if (*r.p == '}') {
+			r.p++;
+			break;
+		}
+		if (*r.p != ',')
+			return false;
+		r.p++;
+		j_ws(&r);
+	}
+done:
+	j_ws(&r);
+	if (r.p != r.end)
+		return false;
+	*nm = k;
+	return true;
+}
+
+/* The member called name, or NULL. */
+static const struct jval *
+j_get(const struct jmember *m, size_t nm, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < nm; i++)
+		if (m[i].len == n && memcmp(m[i].name, name, n) == 0)
+			return &m[i].v;
+	return NULL;
+}
+
+/* v is a string without escapes equal to s. */
+static bool
+j_str_eq(const struct jval *v, const char *s)
+{
+	return v->type == J_STRING && !v->escaped && v->n == strlen(s) &&
+	       memcmp(v->p, s, v->n) == 0;
 }
 
 /* ---- claims ------------------------------------------------------------ */
@@ -677,11 +1014,9 @@ valid_time(int64_t t)
 /* Stores the claim cl from v (a member of the payload, or NULL when absent)
  * into c; the reason on failure. */
 static const char *
-take_claim(const struct claim *cl, json_t *v, struct gb_jwt_claims *c)
+take_claim(const struct claim *cl, const struct jval *v, struct gb_jwt_claims *c)
 {
 	void *field = (char *)c + cl->off;
-	const char *s;
-	size_t n;
 
 	if (v == NULL)
 		return cl->required ? cl->missing : NULL;
@@ -689,75 +1024,73 @@ take_claim(const struct claim *cl, json_t *v, struct gb_jwt_claims *c)
 	case C_UUID:
 	case C_ROLE:
 	case C_ID:
-		if (!json_is_string(v))
+		if (v->type != J_STRING || v->escaped || !valid_str(cl, v->p, v->n))
 			return cl->bad;
-		s = json_string_value(v);
-		n = json_string_length(v);
-		if (!valid_str(cl, s, n))
-			return cl->bad;
-		memcpy(field, s, n);
-		((char *)field)[n] = '\0';
+		memcpy(field, v->p, v->n);
+		((char *)field)[v->n] = '\0';
 		return NULL;
 	case C_TIME:
-		if (!json_is_integer(v) || !valid_time((int64_t)json_integer_value(v)))
+		if (v->type != J_INTEGER || !valid_time(v->i))
 			return cl->bad;
-		*(int64_t *)field = (int64_t)json_integer_value(v);
+		*(int64_t *)field = v->i;
 		return NULL;
 	case C_BOOL:
-		if (!json_is_boolean(v))
+		if (v->type != J_TRUE && v->type != J_FALSE)
 			return cl->bad;
-		*(bool *)field = json_is_true(v);
+		*(bool *)field = v->type == J_TRUE;
 		return NULL;
 	}
 	return cl->bad;
 }
 
-static bool
-json_str_eq(const json_t *v, const char *s)
-{
-	return json_is_string(v) && json_string_length(v) == strlen(s) &&
-	       strcmp(json_string_value(v), s) == 0;
-}
-
 /* aud is our audience, or an array of strings holding it. */
 static bool
-aud_ok(json_t *aud, const char *ours)
+aud_ok(const struct jval *aud, const char *ours)
 {
-	json_t *v;
-	size_t i;
+	struct jreader r;
+	struct jval v;
 	bool found = false;
 
-	if (json_is_string(aud))
-		return json_str_eq(aud, ours);
-	if (!json_is_array(aud))
+	if (aud->type == J_STRING)
+		return j_str_eq(aud, ours);
+	if (aud->type != J_ARRAY)
 		return false;
-	json_array_foreach(aud, i, v) {
-		if (!json_is_string(v))
+	/* Read again: the array was checked whole when the object was. */
+	r.p = aud->p + 1;
+	r.end = aud->p + aud->n - 1;
+	for (;;) {
+		j_ws(&r);
+		if (r.p >= r.end)
+			return found;
+		if (!j_value(&r, &v, JDEPTH_MAX - 1) || v.type != J_STRING)
 			return false;
-		found |= json_str_eq(v, ours);
+		found |= j_str_eq(&v, ours);
+		j_ws(&r);
+		if (r.p < r.end && *r.p == ',')
+			r.p++;
 	}
-	return found;
 }
 
 static const char *
-check_claims(const struct gb_jwt_policy *p, json_t *pay, int64_t now, struct gb_jwt_claims *c)
+check_claims(const struct gb_jwt_policy *p, const struct jmember *m, size_t nm, int64_t now,
+             struct gb_jwt_claims *c)
 {
+	const struct jval *v;
 	const char *reason;
-	json_t *v;
 	size_t i;
 
-	v = json_object_get(pay, "iss");
+	v = j_get(m, nm, "iss");
 	if (v == NULL)
 		return "missing iss";
-	if (!json_str_eq(v, p->iss))
+	if (!j_str_eq(v, p->iss))
 		return "wrong iss";
-	v = json_object_get(pay, "aud");
+	v = j_get(m, nm, "aud");
 	if (v == NULL)
 		return "missing aud";
 	if (!aud_ok(v, p->aud))
 		return "wrong aud";
 	for (i = 0; i < NCLAIMS; i++) {
-		reason = take_claim(&claims[i], json_object_get(pay, claims[i].name), c);
+		reason = take_claim(&claims[i], j_get(m, nm, claims[i].name), c);
 		if (reason != NULL)
 			return reason;
 	}
@@ -774,26 +1107,27 @@ check_claims(const struct gb_jwt_policy *p, json_t *pay, int64_t now, struct gb_
 /* The header: alg exactly ours, typ JWT if present, kid a string if
  * present, nothing else (crit above all: we understand no extension). */
 static const char *
-check_header(const struct gb_jwt_key *k, json_t *hdr)
+check_header(const struct gb_jwt_key *k, const struct jmember *m, size_t nm)
 {
-	const char *name;
-	json_t *v;
+	const struct jval *v;
+	size_t i;
 
-	v = json_object_get(hdr, "alg");
+	v = j_get(m, nm, "alg");
 	if (v == NULL)
 		return "missing alg";
-	if (!json_str_eq(v, gb_jwt_alg_name(k->alg)))
+	if (!j_str_eq(v, gb_jwt_alg_name(k->alg)))
 		return "alg does not match the key";
-	if (json_object_get(hdr, "crit") != NULL)
+	if (j_get(m, nm, "crit") != NULL)
 		return "crit header not supported";
-	json_object_foreach(hdr, name, v) {
-		if (strcmp(name, "alg") == 0)
+	for (i = 0; i < nm; i++) {
+		v = &m[i].v;
+		if (m[i].len == 3 && memcmp(m[i].name, "alg", 3) == 0)
 			continue;
-		if (strcmp(name, "typ") == 0) {
-			if (!json_str_eq(v, "JWT"))
+		if (m[i].len == 3 && memcmp(m[i].name, "typ", 3) == 0) {
+			if (!j_str_eq(v, "JWT"))
 				return "typ is not JWT";
-		} else if (strcmp(name, "kid") == 0) {
-			if (!json_is_string(v))
+		} else if (m[i].len == 3 && memcmp(m[i].name, "kid", 3) == 0) {
+			if (v->type != J_STRING)
 				return "kid is not a string";
 		} else {
 			return "unexpected header parameter";
@@ -809,26 +1143,6 @@ policy_ok(const struct gb_jwt_policy *p)
 	       p->leeway_s >= 0 && p->leeway_s <= GB_JWT_LEEWAY_MAX;
 }
 
-/* Parses buf[0..n) as a JSON object; NULL with *e set when it is not. */
-static json_t *
-parse_object(const unsigned char *buf, size_t n, enum gb_err *e)
-{
-	json_error_t jerr;
-	json_t *j;
-
-	j = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &jerr);
-	if (j == NULL) {
-		*e = json_error_code(&jerr) == json_error_out_of_memory ? GB_ENOMEM : GB_EINVAL;
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		*e = GB_EINVAL;
-		return NULL;
-	}
-	return j;
-}
-
 enum gb_err
 gb_jwt_verify(const struct gb_jwt_key *k, const struct gb_jwt_policy *p, const char *token,
               size_t len, int64_t now, struct gb_jwt_claims *out, const char **why)
@@ -837,7 +1151,8 @@ gb_jwt_verify(const struct gb_jwt_key *k, const struct gb_jwt_policy *p, const c
 	unsigned char buf[GB_JWT_MAX / 4 * 3];
 	unsigned char *hb, *pb, *sb;
 	size_t dot[2], nd = 0, hn, pn, sn, i;
-	json_t *hdr = NULL, *pay = NULL;
+	struct jmember m[JMEMBERS_MAX];
+	size_t nm;
 	struct gb_jwt_claims c;
 	const char *reason = "bad call";
 	enum gb_err e = GB_EINVAL;
@@ -890,11 +1205,9 @@ gb_jwt_verify(const struct gb_jwt_key *k, const struct gb_jwt_policy *p, const c
 		goto err;
 
 	reason = "bad header JSON";
-	hdr = parse_object(hb, hn, &e);
-	if (hdr == NULL)
+	if (!j_object(hb, hn, m, &nm))
 		goto err;
-	e = GB_EINVAL;
-	reason = check_header(k, hdr);
+	reason = check_header(k, m, nm);
 	if (reason != NULL)
 		goto err;
 
@@ -907,19 +1220,16 @@ gb_jwt_verify(const struct gb_jwt_key *k, const struct gb_jwt_policy *p, const c
 		goto err;
 
 	reason = "bad payload JSON";
-	pay = parse_object(pb, pn, &e);
-	if (pay == NULL)
-		goto err;
 	e = GB_EINVAL;
+	if (!j_object(pb, pn, m, &nm))
+		goto err;
 	memset(&c, 0, sizeof(c));
-	reason = check_claims(p, pay, now, &c);
+	reason = check_claims(p, m, nm, now, &c);
 	if (reason != NULL)
 		goto err;
 	*out = c;
 	e = GB_OK;
 err:
-	json_decref(hdr);
-	json_decref(pay);
 	if (e != GB_OK && why != NULL)
 		*why = e == GB_ENOMEM ? "out of memory" : reason;
 	return e;

@@ -40,6 +40,13 @@ field(struct gb_buf *b, const char *key, const char *value)
 	gb_buf_json_str(b, value, strlen(value));
 }
 
+/* The same with key already written as ",\"key\":" (a literal). */
+#define FIELD(b, keylit, value)                                      \
+	do {                                                         \
+		gb_buf_append((b), keylit, sizeof(keylit) - 1);      \
+		gb_buf_json_str((b), (value), strlen(value));        \
+	} while (0)
+
 static void
 begin(struct gb_buf *b, enum gb_log_level level, const char *msg)
 {
@@ -97,6 +104,15 @@ gb_log(enum gb_log_level level, const char *request_id, const char *msg, ...)
 	finish(&line);
 }
 
+/* ms as whole microseconds, rounded; 0 for a negative or absurd value. */
+static unsigned long long
+micros(double ms)
+{
+	if (!(ms >= 0.0 && ms < 1e12))
+		return 0;
+	return (unsigned long long)(ms * 1000.0 + 0.5);
+}
+
 void
 gb_log_access(const struct gb_access *a)
 {
@@ -106,18 +122,24 @@ gb_log_access(const struct gb_access *a)
 	if (level < min_level)
 		return;
 	begin(b, level, "request");
-	field(b, "request_id", a->request_id != NULL ? a->request_id : "-");
+	FIELD(b, ",\"request_id\":", a->request_id != NULL ? a->request_id : "-");
 	if (a->trace_id != NULL)
-		field(b, "trace_id", a->trace_id);
-	field(b, "method", a->method != NULL ? a->method : "-");
-	field(b, "route", a->route != NULL ? a->route : "-");
-	gb_buf_printf(b, ",\"status\":%d,\"latency_ms\":%.3f", a->status, a->latency_ms);
+		FIELD(b, ",\"trace_id\":", a->trace_id);
+	FIELD(b, ",\"method\":", a->method != NULL ? a->method : "-");
+	FIELD(b, ",\"route\":", a->route != NULL ? a->route : "-");
+	/* Numbers by hand: this line is written for every request. */
+	gb_buf_puts(b, ",\"status\":");
+	gb_buf_put_u64(b, a->status > 0 ? (unsigned)a->status : 0);
+	gb_buf_puts(b, ",\"latency_ms\":");
+	gb_buf_put_milli(b, micros(a->latency_ms));
 	if (a->company_id != NULL)
-		field(b, "company_id", a->company_id);
-	gb_buf_printf(b, ",\"bytes\":%llu", (unsigned long long)a->bytes);
+		FIELD(b, ",\"company_id\":", a->company_id);
+	gb_buf_puts(b, ",\"bytes\":");
+	gb_buf_put_u64(b, (unsigned long long)a->bytes);
 	if (a->upstream != NULL) {
-		field(b, "upstream", a->upstream);
-		gb_buf_printf(b, ",\"upstream_ms\":%.3f", a->upstream_ms);
+		FIELD(b, ",\"upstream\":", a->upstream);
+		gb_buf_puts(b, ",\"upstream_ms\":");
+		gb_buf_put_milli(b, micros(a->upstream_ms));
 	}
 	finish(b);
 }

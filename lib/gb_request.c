@@ -45,10 +45,72 @@ gb_req_header(const struct gb_req *r, const char *name)
 	return gb_req_param(r, key);
 }
 
+/* The parameters the pipeline reads for every request, found in one pass
+ * over the environment instead of one scan each. */
+struct known {
+	const char *request_id, *traceparent, *method, *https, *content_length;
+	const char *uri, *script_name, *path_info, *query_string;
+};
+
+/* Sets *dst to the value of entry e when e is "name=..." and *dst is not
+ * yet set (the first of duplicate entries wins, as in gb_req_param). */
+#define TAKE(e, name, dst)                                                   \
+	do {                                                                 \
+		if ((dst) == NULL && strncmp((e), name, sizeof(name) - 1) == 0 && \
+		    (e)[sizeof(name) - 1] == '=')                            \
+			(dst) = (e) + sizeof(name);                          \
+	} while (0)
+
+static void
+scan(struct gb_req *r, struct known *k, char *const *envp)
+{
+	char *const *p;
+	const char *e, *h;
+
+	for (p = envp; *p != NULL; p++) {
+		e = *p;
+		switch (e[0]) {
+		case 'H':
+			if (strncmp(e, "HTTP_", 5) != 0) {
+				TAKE(e, "HTTPS", k->https);
+				break;
+			}
+			h = e + 5;
+			switch (h[0]) {
+			case 'A': TAKE(h, "AUTHORIZATION", r->authorization); break;
+			case 'O': TAKE(h, "ORIGIN", r->origin); break;
+			case 'T': TAKE(h, "TRACEPARENT", k->traceparent); break;
+			case 'X':
+				TAKE(h, "X_REQUEST_ID", k->request_id);
+				TAKE(h, "X_FORWARDED_FOR", r->forwarded_for);
+				break;
+			default: break;
+			}
+			break;
+		case 'R':
+			TAKE(e, "REQUEST_METHOD", k->method);
+			TAKE(e, "REQUEST_URI", k->uri);
+			TAKE(e, "REMOTE_ADDR", r->remote_addr);
+			break;
+		case 'C':
+			TAKE(e, "CONTENT_TYPE", r->content_type);
+			TAKE(e, "CONTENT_LENGTH", k->content_length);
+			break;
+		case 'S': TAKE(e, "SCRIPT_NAME", k->script_name); break;
+		case 'P': TAKE(e, "PATH_INFO", k->path_info); break;
+		case 'Q': TAKE(e, "QUERY_STRING", k->query_string); break;
+		default: break;
+		}
+	}
+}
+
+#undef TAKE
+
 enum gb_err
 gb_req_parse(struct gb_req *r, struct gb_arena *a, char *const *envp,
              struct gb_req_error *e)
 {
+	struct known k = { 0 };
 	const char *uri, *q, *v;
 	size_t plen;
 	enum gb_err err;
@@ -62,24 +124,24 @@ gb_req_parse(struct gb_req *r, struct gb_arena *a, char *const *envp,
 	e->err = GB_OK;
 	e->field = NULL;
 	e->msg[0] = '\0';
+	scan(r, &k, envp);
 
-	v = gb_req_header(r, "X-Request-Id");
+	v = k.request_id;
 	if (v != NULL && gb_reqid_valid(v))
 		memcpy(r->request_id, v, strlen(v) + 1);
 	else
 		gb_reqid_new(r->request_id);
-	gb_trace_start(&r->trace, gb_req_header(r, "traceparent"));
+	gb_trace_start(&r->trace, k.traceparent);
 
-	r->method = gb_req_param(r, "REQUEST_METHOD");
+	r->method = k.method;
 	if (r->method == NULL || *r->method == '\0')
 		r->method = "GET";
-	r->remote_addr = gb_req_param(r, "REMOTE_ADDR");
-	v = gb_req_param(r, "HTTPS");
-	r->https = v != NULL && strcasecmp(v, "on") == 0;
-	r->content_type = gb_req_param(r, "CONTENT_TYPE");
+	r->https = k.https != NULL && strcasecmp(k.https, "on") == 0;
 	if (r->content_type != NULL && *r->content_type == '\0')
 		r->content_type = NULL;
-	v = gb_req_param(r, "CONTENT_LENGTH");
+	if (r->authorization != NULL && *r->authorization == '\0')
+		r->authorization = NULL;
+	v = k.content_length;
 	if (v != NULL && *v != '\0') {
 		if (gb_parse_long(v, 0, 1L << 62, &cl) != GB_OK) {
 			set_error(e, GB_EINVAL, "headers", "invalid Content-Length");
@@ -90,20 +152,20 @@ gb_req_parse(struct gb_req *r, struct gb_arena *a, char *const *envp,
 
 	/* REQUEST_URI is the raw target; plain CGI from a shell may only have
 	 * SCRIPT_NAME, PATH_INFO and QUERY_STRING. */
-	uri = gb_req_param(r, "REQUEST_URI");
+	uri = k.uri;
 	if (uri != NULL && *uri != '\0') {
 		q = strchr(uri, '?');
 		plen = q != NULL ? (size_t)(q - uri) : strlen(uri);
 		r->raw_path = gb_arena_strndup(a, uri, plen);
 		r->query_string = q != NULL ? q + 1 : "";
 	} else {
-		const char *sn = gb_req_param(r, "SCRIPT_NAME");
-		const char *pi = gb_req_param(r, "PATH_INFO");
+		const char *sn = k.script_name;
+		const char *pi = k.path_info;
 
 		r->raw_path = gb_arena_printf(a, "%s%s", sn ? sn : "", pi ? pi : "");
 		if (r->raw_path != NULL && r->raw_path[0] == '\0')
 			r->raw_path = "/";
-		q = gb_req_param(r, "QUERY_STRING");
+		q = k.query_string;
 		r->query_string = q != NULL ? q : "";
 	}
 	if (r->raw_path == NULL) {

@@ -29,6 +29,9 @@ struct gb_req {
 	const char *query_string;    /* raw, without '?', may be "" */
 	struct gb_query query;       /* parsed query_string */
 	const char *remote_addr;     /* the web server's REMOTE_ADDR */
+	const char *authorization;   /* Authorization header, NULL if none */
+	const char *origin;          /* Origin header, NULL if none */
+	const char *forwarded_for;   /* X-Forwarded-For, NULL if none */
 	const char *content_type;    /* NULL if none */
 	long content_length;         /* -1 if none */
 	char request_id[GB_REQID_MAX + 1];

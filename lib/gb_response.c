@@ -69,16 +69,34 @@ gb_status_reason(int status)
 	return "Unknown";
 }
 
+/* Appends "name: value\r\n". */
+static void
+put_header(struct gb_buf *out, const char *name, const char *value)
+{
+	gb_buf_puts(out, name);
+	gb_buf_append(out, ": ", 2);
+	gb_buf_puts(out, value);
+	gb_buf_append(out, "\r\n", 2);
+}
+
 int
 gb_resp_head(const struct gb_resp *r, struct gb_buf *out)
 {
+	int status = r->status >= 0 && r->status <= 999 ? r->status : 500;
 	size_t i;
 
-	gb_buf_printf(out, "Status: %d %s\r\nContent-Type: %s\r\n", r->status,
-	              gb_status_reason(r->status),
-	              r->content_type != NULL ? r->content_type : "application/json");
+	/* No printf: this runs for every response. */
+	gb_buf_append(out, "Status: ", 8);
+	gb_buf_put_u64(out, (unsigned)status);
+	gb_buf_putc(out, ' ');
+	gb_buf_puts(out, gb_status_reason(status));
+	gb_buf_append(out, "\r\n", 2);
+	put_header(out, "Content-Type",
+	           r->content_type != NULL ? r->content_type : "application/json");
 	for (i = 0; i < r->nheaders; i++)
-		gb_buf_printf(out, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
-	gb_buf_printf(out, "Content-Length: %zu\r\n\r\n", r->body.len);
+		put_header(out, r->headers[i].name, r->headers[i].value);
+	gb_buf_append(out, "Content-Length: ", 16);
+	gb_buf_put_u64(out, (unsigned long long)r->body.len);
+	gb_buf_append(out, "\r\n\r\n", 4);
 	return gb_buf_failed(out) ? -1 : 0;
 }

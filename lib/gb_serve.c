@@ -21,6 +21,7 @@
 
 #include "gb_db.h"
 #include "gb_envelope.h"
+#include "gb_hmac.h"
 #include "gb_log.h"
 #include "gb_redis.h"
 #include "gb_time.h"
@@ -107,6 +108,12 @@ void
 gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data)
 {
 	gb_envelope_ok(&c->resp, c->req.request_id, status, message, data, NULL);
+}
+
+void
+gb_ok_raw(struct gb_ctx *c, int status, const char *message, const char *data_json, size_t len)
+{
+	gb_envelope_ok_raw(&c->resp, c->req.request_id, status, message, data_json, len);
 }
 
 void
@@ -244,7 +251,7 @@ gb_authorize(struct gb_ctx *c, unsigned roles)
 	const char *hdr, *why = "";
 	enum gb_err e;
 
-	hdr = gb_req_param(&c->req, "HTTP_AUTHORIZATION");
+	hdr = c->req.authorization;
 	e = gb_auth_check(c->auth_keys, hdr, roles, &c->auth, &why);
 	if (e == GB_OK || e == GB_EFORBIDDEN) {
 		c->authenticated = true;
@@ -356,6 +363,7 @@ ctx_fini(struct gb_ctx *c)
 	gb_arena_free(c->arena);
 	gb_log_thread_end();
 	gb_reqid_thread_end();
+	gb_hmac_thread_end();
 }
 
 /* A thread's wait for work: its own epoll set holding the listening socket

@@ -77,6 +77,10 @@ int gb_serve_main(int argc, char **argv, const struct gb_app *app);
 /* Answer with a success envelope; data is stolen (NULL: null). */
 void gb_ok(struct gb_ctx *c, int status, const char *message, json_t *data);
 
+/* The same with data as JSON text the program built (gb_envelope_ok_raw). */
+void gb_ok_raw(struct gb_ctx *c, int status, const char *message, const char *data_json,
+               size_t len);
+
 /* The same for one page of a list: meta ({"limit":..,"next_cursor":..})
  * is stolen too and goes into the envelope's "meta". */
 void gb_ok_list(struct gb_ctx *c, int status, const char *message, json_t *data,

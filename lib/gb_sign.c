@@ -7,9 +7,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#define MAC_LEN 32
+#include "gb_hmac.h"
+
+#define MAC_LEN GB_HMAC_SHA256_LEN
 #define TS_DIGITS_MAX 18             /* below INT64_MAX, far past any clock */
 
 struct gb_sha256 {
@@ -117,9 +118,8 @@ mac(const void *key, size_t keylen, const struct gb_sign_input *in,
 {
 	const char *f[8];
 	size_t len[8], total = sizeof(GB_SIGN_SCHEME) - 1, i, o;
-	unsigned int mdlen = 0;
-	unsigned char *ok;
 	char *buf;
+	int rc;
 
 	fields(in, f);
 	for (i = 0; i < 8; i++) {
@@ -135,9 +135,9 @@ mac(const void *key, size_t keylen, const struct gb_sign_input *in,
 		memcpy(buf + o, f[i], len[i]);
 		o += len[i];
 	}
-	ok = HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)buf, total, md, &mdlen);
+	rc = gb_hmac_sha256(key, keylen, buf, total, md);
 	free(buf);
-	return ok != NULL && mdlen == MAC_LEN ? GB_OK : GB_ENOMEM;
+	return rc == 0 ? GB_OK : GB_ENOMEM;
 }
 
 enum gb_err

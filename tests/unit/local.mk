@@ -7,6 +7,7 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_config \
 	tests/unit/test_gb_envelope \
 	tests/unit/test_gb_err \
+	tests/unit/test_gb_hmac \
 	tests/unit/test_gb_jwt \
 	tests/unit/test_gb_log \
 	tests/unit/test_gb_password \
@@ -50,6 +51,10 @@ tests_unit_test_gb_envelope_LDADD = $(GB_UNIT_LIBS)
 tests_unit_test_gb_err_SOURCES = tests/unit/test_gb_err.c tests/unit/gb_test.h
 tests_unit_test_gb_err_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_err_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_hmac_SOURCES = tests/unit/test_gb_hmac.c tests/unit/gb_test.h
+tests_unit_test_gb_hmac_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_hmac_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_jwt_SOURCES = tests/unit/test_gb_jwt.c tests/unit/gb_test.h
 tests_unit_test_gb_jwt_CFLAGS = $(GB_UNIT_CFLAGS)

@@ -153,7 +153,7 @@ START_TEST(test_escaping)
 	gb_envelope_error(&r, "id.with-_chars", 400, msg, gb_field_error(NULL, "a\"b", "x\ny"));
 	ck_assert_str_eq(r.body.data,
 	                 "{\"ok\":false,\"message\":\"say \\\"hi\\\"\\u000a\\\\ \\u0001 caf\xc3\xa9 "
-	                 "\xef\xbf\xbd\",\"errors\":{\"a\\\"b\":[\"x\\ny\"]},"
+	                 "\xef\xbf\xbd\",\"errors\":{\"a\\\"b\":[\"x\\u000ay\"]},"
 	                 "\"request_id\":\"id.with-_chars\"}");
 	j = parse_body(false, "say \"hi\"\n\\ \x01 caf\xc3\xa9 \xef\xbf\xbd", "id.with-_chars");
 	json_decref(j);

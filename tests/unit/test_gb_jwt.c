@@ -490,7 +490,7 @@ static const struct forged {
 	{ "exp negative", H_HS, "exp", "\"exp\":-1", S_HS, M_NONE, K_HS, "exp is not an integer time" },
 	{ "exp past year 9999", H_HS, "exp", "\"exp\":253402300800", S_HS, M_NONE, K_HS, "exp is not an integer time" },
 	{ "exp past int64", H_HS, "exp", "\"exp\":99999999999999999999", S_HS, M_NONE, K_HS,
-	  "bad payload JSON" },
+	  "exp is not an integer time" },
 	{ "exp missing", H_HS, "exp", NULL, S_HS, M_NONE, K_HS, "missing exp" },
 	{ "iat missing", H_HS, "iat", NULL, S_HS, M_NONE, K_HS, "missing iat" },
 	{ "iat as string", H_HS, "iat", "\"iat\":\"1749999990\"", S_HS, M_NONE, K_HS, "iat is not an integer time" },
