@@ -389,22 +389,48 @@ read_cb(char *buf, size_t size, size_t n, void *arg)
 }
 
 /* Adds "Name: value" to a curl header list; false on ENOMEM. */
-static bool
-add_header(struct gb_ctx *c, struct curl_slist **list, const char *name, const char *value)
-{
-	char *line = gb_arena_printf(c->arena, "%s: %s", name, value);
-	struct curl_slist *l;
+/* The request headers for curl, built in the request's arena: the nodes
+ * are curl_slist's public layout and curl only reads them, so nothing is
+ * copied again or freed one by one. */
+struct hlist {
+	struct curl_slist *head, *tail;
+};
 
-	if (line == NULL || (l = curl_slist_append(*list, line)) == NULL)
+static bool
+append_line(struct gb_ctx *c, struct hlist *list, char *line)
+{
+	struct curl_slist *l = gb_arena_alloc(c->arena, sizeof(*l));
+
+	if (l == NULL)
 		return false;
-	*list = l;
+	l->data = line;
+	l->next = NULL;
+	if (list->tail != NULL)
+		list->tail->next = l;
+	else
+		list->head = l;
+	list->tail = l;
 	return true;
+}
+
+static bool
+add_header(struct gb_ctx *c, struct hlist *list, const char *name, const char *value)
+{
+	size_t n = strlen(name), v = strlen(value);
+	char *line = gb_arena_alloc(c->arena, n + 2 + v + 1);
+
+	if (line == NULL)
+		return false;
+	memcpy(line, name, n);
+	memcpy(line + n, ": ", 2);
+	memcpy(line + n + 2, value, v + 1);
+	return append_line(c, list, line);
 }
 
 /* The client's headers the plugin may see: forward_headers only (and the
  * Authorization header in forward_jwt mode), rebuilt from HTTP_* params. */
 static bool
-client_headers(struct gb_ctx *c, const struct gb_plugin *p, struct curl_slist **list)
+client_headers(struct gb_ctx *c, const struct gb_plugin *p, struct hlist *list)
 {
 	char *const *e;
 	char name[128];
@@ -453,7 +479,8 @@ proxy(struct gb_ctx *c)
 {
 	struct thread_state *ts = state();
 	const struct gb_plugin *p;
-	struct curl_slist *hdrs = NULL;
+	static char no_expect[] = "Expect:", no_accept[] = "Accept:";
+	struct hlist hdrs = { NULL, NULL };
 	struct breaker *br = NULL;
 	struct xfer x;
 	const char *rest, *target;
@@ -506,9 +533,9 @@ proxy(struct gb_ctx *c)
 		}
 	}
 	if (gb_plugin_upstream_path(c->arena, p, c->req.path, rest, &path) != GB_OK ||
-	    (target = *c->req.query_string ? gb_arena_printf(c->arena, "%s?%s", path,
-	              c->req.query_string) : path) == NULL ||
-	    (url = gb_arena_printf(c->arena, "%s%s", p->upstream_origin, target)) == NULL) {
+	    (target = *c->req.query_string ? gb_arena_cat(c->arena, path, "?",
+	              c->req.query_string, NULL) : path) == NULL ||
+	    (url = gb_arena_cat(c->arena, p->upstream_origin, target, NULL)) == NULL) {
 		gb_fail(c, 500, "internal error", NULL);
 		return;
 	}
@@ -535,7 +562,7 @@ proxy(struct gb_ctx *c)
 		snprintf(ts_text, sizeof(ts_text), "%lld", (long long)time(NULL));
 		if (gb_sign(p->secret, p->secret_len, &in, sig) != GB_OK) {
 			gb_fail(c, 500, "internal error", NULL);
-			goto out;
+			return;
 		}
 		if (!add_header(c, &hdrs, "X-User-Id", c->auth.sub) ||
 		    !add_header(c, &hdrs, "X-Company-Id", c->auth.company_id) ||
@@ -545,8 +572,7 @@ proxy(struct gb_ctx *c)
 			goto nomem;
 	}
 	/* curl would otherwise add these itself. */
-	if ((hdrs = curl_slist_append(hdrs, "Expect:")) == NULL ||
-	    (hdrs = curl_slist_append(hdrs, "Accept:")) == NULL)
+	if (!append_line(c, &hdrs, no_expect) || !append_line(c, &hdrs, no_accept))
 		goto nomem;
 
 	retryable = idempotent(c->req.method) && (buffered || c->req.content_length <= 0);
@@ -568,7 +594,7 @@ proxy(struct gb_ctx *c)
 		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, p->timeout_ms);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs.head);
 		curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 		curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
 		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
@@ -598,7 +624,7 @@ proxy(struct gb_ctx *c)
 	gb_ctx_upstream(c, p->name, (double)(gb_mono_us() - t0) / 1000.0);
 	if (x.client_gone) {
 		gb_log(GB_LOG_INFO, c->req.request_id, "client went away", "plugin", p->name, NULL);
-		goto out;       /* not the plugin's fault: the breaker is untouched */
+		return;         /* not the plugin's fault: the breaker is untouched */
 	}
 	if (rc == CURLE_OK) {
 		breaker_record(br, p, x.status < 500);
@@ -610,11 +636,9 @@ proxy(struct gb_ctx *c)
 			fail_upstream(c, rc);
 		/* else: the client has a truncated body; nothing better to send */
 	}
-	goto out;
+	return;
 nomem:
 	gb_fail(c, 500, "internal error", NULL);
-out:
-	curl_slist_free_all(hdrs);
 }
 
 static const struct gb_route routes[] = {

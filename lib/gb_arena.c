@@ -172,6 +172,38 @@ gb_arena_printf(struct gb_arena *a, const char *fmt, ...)
 	return p;
 }
 
+char *
+gb_arena_cat(struct gb_arena *a, ...)
+{
+	va_list ap;
+	const char *s;
+	size_t n = 0, k;
+	char *p, *o;
+
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		k = strlen(s);
+		if (k > SIZE_MAX - 1 - n) {
+			va_end(ap);
+			return NULL;
+		}
+		n += k;
+	}
+	va_end(ap);
+	if ((p = gb_arena_alloc(a, n + 1)) == NULL)
+		return NULL;
+	o = p;
+	va_start(ap, a);
+	while ((s = va_arg(ap, const char *)) != NULL) {
+		k = strlen(s);
+		memcpy(o, s, k);
+		o += k;
+	}
+	va_end(ap);
+	*o = '\0';
+	return p;
+}
+
 size_t
 gb_arena_footprint(const struct gb_arena *a)
 {

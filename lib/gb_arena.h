@@ -28,6 +28,9 @@ char *gb_arena_strdup(struct gb_arena *a, const char *s);
 char *gb_arena_strndup(struct gb_arena *a, const char *s, size_t n);
 char *gb_arena_printf(struct gb_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The strings given, up to a NULL, one after the other in one copy; NULL
+ * on ENOMEM.  No format to parse: for paths, URLs and header lines. */
+char *gb_arena_cat(struct gb_arena *a, ...) __attribute__((sentinel));
 
 /* Bytes currently held from malloc, for tests and the RSS budget. */
 size_t gb_arena_footprint(const struct gb_arena *a);

@@ -76,6 +76,9 @@ enum gb_err gb_sign(const void *key, size_t keylen, const struct gb_sign_input *
 enum gb_err gb_sign_verify(const void *key, size_t keylen, const struct gb_sign_input *in,
                            const char *signature_hex, int64_t now, long window_s);
 
+/* The SHA-256 of no bytes, in hex. */
+#define GB_SHA256_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 /* Writes the lowercase hex SHA-256 of data[0..n) (data may be NULL when n
  * is 0) and a NUL into out.  Returns GB_OK, GB_EINVAL (NULL data, n > 0)
  * or GB_ENOMEM; out is "" on error. */

@@ -167,6 +167,19 @@ START_TEST(test_strings)
 }
 END_TEST
 
+START_TEST(test_cat)
+{
+	char big[5000];
+
+	ck_assert_str_eq(gb_arena_cat(a, NULL), "");
+	ck_assert_str_eq(gb_arena_cat(a, "abc", NULL), "abc");
+	ck_assert_str_eq(gb_arena_cat(a, "/p", "?", "q=1", "", NULL), "/p?q=1");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_uint_eq(strlen(gb_arena_cat(a, big, "-", big, NULL)), 2 * (sizeof(big) - 1) + 1);
+}
+END_TEST
+
 START_TEST(test_strndup_stops_at_nul)
 {
 	/* Like strndup(3): at most n bytes, never past the string's end
@@ -215,6 +228,7 @@ arena_suite(void)
 	tcase_add_test(tc, test_overflow);
 	tcase_add_test(tc, test_calloc_zeroes);
 	tcase_add_test(tc, test_strings);
+	tcase_add_test(tc, test_cat);
 	tcase_add_test(tc, test_strndup_stops_at_nul);
 	tcase_add_test(tc, test_printf);
 	suite_add_tcase(s, tc);
