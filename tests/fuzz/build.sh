@@ -42,18 +42,19 @@ modules() {
 	fuzz_redis_url) echo "gb_arena gb_err gb_url gb_config gb_redis" ;;
 	fuzz_jwt) echo "gb_buf gb_hmac gb_jwt" ;;
 	fuzz_plugin) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
+	fuzz_clientip) echo "gb_clientip gb_cors" ;;
 	esac
 }
 
 # Library objects: instrumented for coverage, without libFuzzer's main.
 for m in gb_arena gb_auth gb_buf gb_config gb_err gb_hmac gb_jwt gb_plugin gb_redis gb_reqid gb_request \
-	gb_url; do
+	gb_url gb_clientip gb_cors; do
 	# shellcheck disable=SC2086
 	$CC $cflags $san -fsanitize=fuzzer-no-link -c "$lib/$m.c" -o "$out/obj/$m.o"
 done
 
 for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url \
-	fuzz_jwt fuzz_plugin; do
+	fuzz_jwt fuzz_plugin fuzz_clientip; do
 	objs=
 	for m in $(modules "$t"); do
 		objs="$objs $out/obj/$m.o"

@@ -4,7 +4,9 @@
 GB_UNIT_TESTS = \
 	tests/unit/test_gb_arena \
 	tests/unit/test_gb_buf \
+	tests/unit/test_gb_clientip \
 	tests/unit/test_gb_config \
+	tests/unit/test_gb_cors \
 	tests/unit/test_gb_envelope \
 	tests/unit/test_gb_err \
 	tests/unit/test_gb_hmac \
@@ -12,6 +14,7 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_log \
 	tests/unit/test_gb_password \
 	tests/unit/test_gb_plugin \
+	tests/unit/test_gb_ratelimit \
 	tests/unit/test_gb_redis \
 	tests/unit/test_gb_reqid \
 	tests/unit/test_gb_request \
@@ -40,9 +43,17 @@ tests_unit_test_gb_buf_SOURCES = tests/unit/test_gb_buf.c tests/unit/gb_test.h
 tests_unit_test_gb_buf_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_buf_LDADD = $(GB_UNIT_LIBS)
 
+tests_unit_test_gb_clientip_SOURCES = tests/unit/test_gb_clientip.c tests/unit/gb_test.h
+tests_unit_test_gb_clientip_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_clientip_LDADD = $(GB_UNIT_LIBS)
+
 tests_unit_test_gb_config_SOURCES = tests/unit/test_gb_config.c tests/unit/gb_test.h
 tests_unit_test_gb_config_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_config_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_cors_SOURCES = tests/unit/test_gb_cors.c tests/unit/gb_test.h
+tests_unit_test_gb_cors_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_cors_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_envelope_SOURCES = tests/unit/test_gb_envelope.c tests/unit/gb_test.h
 tests_unit_test_gb_envelope_CFLAGS = $(GB_UNIT_CFLAGS)
@@ -71,6 +82,10 @@ tests_unit_test_gb_password_LDADD = $(GB_UNIT_LIBS)
 tests_unit_test_gb_plugin_SOURCES = tests/unit/test_gb_plugin.c tests/unit/gb_test.h
 tests_unit_test_gb_plugin_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_plugin_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_ratelimit_SOURCES = tests/unit/test_gb_ratelimit.c tests/unit/gb_test.h
+tests_unit_test_gb_ratelimit_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_ratelimit_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_redis_SOURCES = tests/unit/test_gb_redis.c tests/unit/gb_test.h
 tests_unit_test_gb_redis_CFLAGS = $(GB_UNIT_CFLAGS)
