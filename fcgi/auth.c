@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 #include "gb_db.h"
 #include "gb_log.h"
 #include "gb_password.h"
+#include "gb_ratelimit.h"
 #include "gb_serve.h"
+#include "gb_sign.h"
 #include "gb_token.h"
 #include "gb_validate.h"
 
@@ -113,12 +116,31 @@ answer_tokens(struct gb_ctx *c, struct gb_jwt_claims *claims, const char *refres
 	explicit_bzero(access, sizeof(access));
 }
 
+/* The login_account bucket's key: "acct:" and the SHA-256 of the company
+ * slug and the email, both lowercased, so that Redis holds no address and
+ * "Owner@Demo.test" shares the bucket of "owner@demo.test". */
+static int
+account_key(const char *company, const char *email, char out[8 + 65])
+{
+	char buf[64 + 1 + 255];
+	size_t i, n = 0;
+
+	for (i = 0; company[i] != '\0' && n < sizeof(buf) - 1; i++)
+		buf[n++] = (char)tolower((unsigned char)company[i]);
+	buf[n++] = '\n';
+	for (i = 0; email[i] != '\0' && n < sizeof(buf); i++)
+		buf[n++] = (char)tolower((unsigned char)email[i]);
+	memcpy(out, "acct:", 5);
+	return gb_sha256_hex(buf, n, out + 5) == GB_OK ? 0 : -1;
+}
+
 static void
 login(struct gb_ctx *c)
 {
 	static const char *const allowed[] = { "company", "email", "password", NULL };
 	const char *company, *email, *password;
 	char cid[64], refresh[GB_TOKEN_LEN + 1], hash[GB_TOKEN_HASH_LEN + 1], ttl[24];
+	char akey[8 + 65];
 	struct gb_jwt_claims claims;
 	json_t *j, *errors = NULL;
 	PGresult *res = NULL;
@@ -135,6 +157,15 @@ login(struct gb_ctx *c)
 		gb_fail(c, 422, "invalid fields", errors);
 		goto out;
 	}
+	/* Per account too (the pipeline limited the client address): guessing
+	 * one account's password from many addresses stops here, for accounts
+	 * that do not exist as much as for those that do. */
+	if (account_key(company, email, akey) != 0) {
+		gb_fail_err(c, GB_ENOMEM);
+		goto out;
+	}
+	if (gb_rate_limit(c, GB_RL_LOGIN_ACCOUNT, NULL, akey) != GB_OK)
+		goto out;
 	found = company_of(c, &q_company_by_slug, company, cid);
 	if (found < 0)
 		goto out;
@@ -366,8 +397,8 @@ me(struct gb_ctx *c)
 }
 
 static const struct gb_route routes[] = {
-	{ "POST", "/v1/auth/login", login, GB_PUBLIC, 0, "login" },
-	{ "POST", "/v1/auth/refresh", refresh_token, GB_PUBLIC, 0, "login" },
+	{ "POST", "/v1/auth/login", login, GB_PUBLIC, 0, GB_RL_LOGIN_IP },
+	{ "POST", "/v1/auth/refresh", refresh_token, GB_PUBLIC, 0, GB_RL_LOGIN_IP },
 	{ "POST", "/v1/auth/logout", logout, GB_PUBLIC, 0, NULL },
 	{ "GET", "/v1/me", me, GB_JWT, 0, NULL },
 };

@@ -204,11 +204,11 @@ readyz(struct gb_ctx *c)
 }
 
 static const struct gb_route routes[] = {
-	{ "GET", "/", welcome, GB_PUBLIC, 0, NULL },
-	{ "GET", "/healthz", healthz, GB_PUBLIC, 0, NULL },
-	{ "GET", "/healthz/", healthz, GB_PUBLIC, 0, NULL },
-	{ "GET", "/readyz", readyz, GB_PUBLIC, 0, NULL },
-	{ "GET", "/version", version, GB_PUBLIC, 0, NULL },
+	{ "GET", "/", welcome, GB_PUBLIC, 0, GB_RATE_NONE },
+	{ "GET", "/healthz", healthz, GB_PUBLIC, 0, GB_RATE_NONE },
+	{ "GET", "/healthz/", healthz, GB_PUBLIC, 0, GB_RATE_NONE },
+	{ "GET", "/readyz", readyz, GB_PUBLIC, 0, GB_RATE_NONE },
+	{ "GET", "/version", version, GB_PUBLIC, 0, GB_RATE_NONE },
 };
 
 static const struct gb_app app = {

@@ -302,9 +302,28 @@ listed(const struct gb_plugin *p, const char *name)
 	return false;
 }
 
+/* The response headers the gateway's edge sets on every response (CORS,
+ * rate limits, security headers): an upstream's own would be a second,
+ * possibly contradicting, copy. */
+static bool
+edge_header(const char *name)
+{
+	static const char *const exact[] = {
+		"x-content-type-options", "referrer-policy", "x-frame-options",
+		"strict-transport-security",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcasecmp(name, exact[i]) == 0)
+			return true;
+	return strncasecmp(name, "access-control-", 15) == 0 ||
+	       strncasecmp(name, "ratelimit-", 10) == 0;
+}
+
 /* A response header from the upstream: kept unless hop-by-hop, ours
- * (X-Request-Id, Content-Length: we stream), or Set-Cookie/Server not
- * listed in the plugin's forward_headers. */
+ * (X-Request-Id, Content-Length: we stream; the edge's), or Set-Cookie/
+ * Server not listed in the plugin's forward_headers. */
 static size_t
 header_cb(char *line, size_t size, size_t n, void *arg)
 {
@@ -337,7 +356,7 @@ header_cb(char *line, size_t size, size_t n, void *arg)
 		return len;
 	}
 	if (gb_header_is_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0 ||
-	    strcasecmp(name, "X-Request-Id") == 0 ||
+	    strcasecmp(name, "X-Request-Id") == 0 || edge_header(name) ||
 	    ((strcasecmp(name, "Set-Cookie") == 0 || strcasecmp(name, "Server") == 0) &&
 	     !listed(x->p, name)))
 		return len;
@@ -474,6 +493,27 @@ fail_upstream(struct gb_ctx *c, CURLcode rc)
 		gb_fail(c, 502, "the plugin is unavailable", NULL);
 }
 
+/* A plugin with rate_limit in its manifest has a bucket of its own per
+ * caller, in class "plugin" (RATE_LIMIT_FILE may override it per company);
+ * the others share the caller's "default" bucket. */
+static enum gb_err
+rate_limit(struct gb_ctx *c, const struct gb_plugin *p)
+{
+	struct gb_rl_class cls = { .name = "plugin" };
+	char key[256];
+
+	if (!p->has_rate_limit)
+		return gb_rate_limit(c, NULL, NULL, NULL);
+	cls.rate = p->rate;
+	cls.capacity = p->capacity;
+	cls.fail_closed = c->cfg->rate_limit_fail != 0;
+	if (c->authenticated)
+		snprintf(key, sizeof(key), "%s:u:%s:%s", p->name, c->company_id, c->auth.sub);
+	else
+		snprintf(key, sizeof(key), "%s:ip:%s", p->name, c->client_ip);
+	return gb_rate_limit(c, "plugin", &cls, key);
+}
+
 static void
 proxy(struct gb_ctx *c)
 {
@@ -506,6 +546,8 @@ proxy(struct gb_ctx *c)
 	br = &ts->snap->breakers[i];
 
 	if (p->auth_mode != GB_PLUGIN_PUBLIC && gb_authorize(c, p->roles) != GB_OK)
+		return;
+	if (rate_limit(c, p) != GB_OK)
 		return;
 	if (c->req.content_length > p->max_body_bytes) {
 		gb_fail(c, 413, "the request body is too large", NULL);
@@ -642,7 +684,8 @@ nomem:
 }
 
 static const struct gb_route routes[] = {
-	{ "*", "/{*path}", proxy, GB_PUBLIC, 0, NULL },
+	/* Limited per plugin, once the plugin and the caller are known. */
+	{ "*", "/{*path}", proxy, GB_PUBLIC, 0, GB_RATE_NONE },
 };
 
 static const struct gb_app app = {

@@ -13,20 +13,22 @@
 
 extern char **environ;
 
-enum key_type { K_STR, K_LONG, K_OCTAL, K_ENUM };
+enum key_type { K_STR, K_LONG, K_OCTAL, K_ENUM, K_NUM };
 
 struct key {
 	const char *name;
 	enum key_type type;
 	size_t off;
 	const char *def;         /* default, as it would be written */
-	long min, max;           /* K_LONG bounds */
+	long min, max;           /* K_LONG bounds; K_NUM: min / 10000 to max */
 	const char *const *choices;   /* K_ENUM: index is the value */
 	bool secret;             /* may come from NAME_FILE; never printed */
 	const char *help;
 };
 
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const off_on[] = { "off", "on", NULL };
+static const char *const open_closed[] = { "open", "closed", NULL };
 /* In the order of enum gb_jwt_alg. */
 static const char *const jwt_algs[] = { "HS256", "RS256", "ES256", NULL };
 
@@ -73,6 +75,34 @@ static const struct key keys[] = {
 	  "lifetime of refresh tokens" },
 	{ "PLUGIN_DIR", K_STR, OFF(plugin_dir), "/etc/gerbang/plugins.d", 0, 0, NULL, false,
 	  "directory of plugin manifests (*.json) for gerbang-proxy" },
+	{ "RATE_LIMIT", K_ENUM, OFF(rate_limit), "on", 0, 0, off_on, false,
+	  "on or off: token buckets in Redis for every route" },
+	{ "RATE_LIMIT_RATE", K_NUM, OFF(rate_limit_rate), "20", 1, 1000000, NULL, false,
+	  "default class: requests per second refilled (decimals allowed)" },
+	{ "RATE_LIMIT_CAPACITY", K_LONG, OFF(rate_limit_capacity), "40", 1, 1000000000, NULL, false,
+	  "default class: bucket size (the burst)" },
+	{ "RATE_LIMIT_PREFIX", K_STR, OFF(rate_limit_prefix), "gerbang:rl:", 0, 0, NULL, false,
+	  "prefix of the Redis keys of the buckets" },
+	{ "RATE_LIMIT_FAIL", K_ENUM, OFF(rate_limit_fail), "open", 0, 0, open_closed, false,
+	  "when Redis is unreachable: open (admit) or closed (refuse, 503)" },
+	{ "RATE_LIMIT_FILE", K_STR, OFF(rate_limit_file), "", 0, 0, NULL, false,
+	  "JSON file of rate-limit classes and per-company overrides" },
+	{ "TRUSTED_PROXIES", K_STR, OFF(trusted_proxies), "", 0, 0, NULL, false,
+	  "addresses or CIDR blocks whose X-Forwarded-For is believed" },
+	{ "CORS_ORIGINS", K_STR, OFF(cors_origins), "", 0, 0, NULL, false,
+	  "allowed browser origins (scheme://host[:port], comma-separated), * or empty (off)" },
+	{ "CORS_CREDENTIALS", K_ENUM, OFF(cors_credentials), "off", 0, 0, off_on, false,
+	  "on: Access-Control-Allow-Credentials (not with *)" },
+	{ "CORS_MAX_AGE_S", K_LONG, OFF(cors_max_age_s), "600", 0, 86400, NULL, false,
+	  "how long a browser may cache a preflight" },
+	{ "CORS_ALLOW_HEADERS", K_STR, OFF(cors_allow_headers),
+	  "Authorization, Content-Type, X-Request-Id, Idempotency-Key, If-Match, traceparent",
+	  0, 0, NULL, false, "request headers a preflight may ask for" },
+	{ "CORS_EXPOSE_HEADERS", K_STR, OFF(cors_expose_headers),
+	  "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, Location",
+	  0, 0, NULL, false, "response headers a browser script may read" },
+	{ "HSTS_MAX_AGE_S", K_LONG, OFF(hsts_max_age_s), "31536000", 0, 63072000, NULL, false,
+	  "Strict-Transport-Security max-age on HTTPS responses; 0 sends none" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -117,6 +147,25 @@ gb_parse_long(const char *s, long min, long max, long *out)
 	if (*end != '\0')
 		return GB_EINVAL;
 	if (errno == ERANGE || v < min || v > max)
+		return GB_ERANGE;
+	*out = v;
+	return GB_OK;
+}
+
+/* All of s as a plain decimal ("20", "0.5"; no sign, exponent, hex, inf
+ * or nan) in [min, max]. */
+static enum gb_err
+parse_num(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (s[0] < '0' || s[0] > '9' || strspn(s, "0123456789.") != strlen(s) ||
+	    strchr(s, '.') != strrchr(s, '.') || strlen(s) > 24)
+		return GB_EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || errno != 0 || v < min || v > max)
 		return GB_ERANGE;
 	*out = v;
 	return GB_OK;
@@ -222,6 +271,14 @@ load_key(struct gb_config *c, const struct key *k, char *const *envp,
 		if (e != GB_OK) {
 			set_err(err, k->name, "must be a whole number from %ld to %ld, not \"%.40s\"",
 			        k->min, k->max, val);
+			e = GB_ECONFIG;
+		}
+		break;
+	case K_NUM:
+		e = parse_num(val, (double)k->min / 10000.0, (double)k->max, (double *)field);
+		if (e != GB_OK) {
+			set_err(err, k->name, "must be a number from %g to %ld, not \"%.40s\"",
+			        (double)k->min / 10000.0, k->max, val);
 			e = GB_ECONFIG;
 		}
 		break;
@@ -345,6 +402,8 @@ gb_config_print(const struct gb_config *c, int fd)
 			rc = put_line(fd, "%s=%s\n", keys[i].name, *(char *const *)field);
 		else if (keys[i].type == K_LONG)
 			rc = put_line(fd, "%s=%ld\n", keys[i].name, *(const long *)field);
+		else if (keys[i].type == K_NUM)
+			rc = put_line(fd, "%s=%g\n", keys[i].name, *(const double *)field);
 		else if (keys[i].type == K_OCTAL)
 			rc = put_line(fd, "%s=0%lo\n", keys[i].name,
 			              (unsigned long)*(const long *)field);

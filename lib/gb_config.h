@@ -37,6 +37,21 @@ struct gb_config {
 	long access_token_ttl_s;
 	long refresh_token_ttl_s;
 	char *plugin_dir;        /* gerbang-proxy's registry */
+	/* rate limiting (gb_ratelimit) */
+	long rate_limit;         /* 1: on, 0: off */
+	double rate_limit_rate;  /* default class: tokens per second */
+	long rate_limit_capacity;
+	char *rate_limit_prefix; /* Redis key prefix */
+	long rate_limit_fail;    /* 0: open, 1: closed */
+	char *rate_limit_file;   /* classes and per-company overrides, "" none */
+	/* the edge */
+	char *trusted_proxies;   /* CIDR list whose X-Forwarded-For is believed */
+	char *cors_origins;      /* allowed origins, "" (CORS off) or "*" */
+	long cors_credentials;   /* 1: Access-Control-Allow-Credentials */
+	long cors_max_age_s;
+	char *cors_allow_headers;
+	char *cors_expose_headers;
+	long hsts_max_age_s;     /* 0: no Strict-Transport-Security */
 };
 
 struct gb_config_error {

@@ -23,6 +23,7 @@ static const struct {
 	[GB_EFORBIDDEN] = { "forbidden", 403 },
 	[GB_ECONFLICT] = { "conflict", 409 },
 	[GB_EVALIDATION] = { "invalid values", 422 },
+	[GB_ELIMIT]    = { "rate limit reached", 429 },
 };
 
 const char *

@@ -25,6 +25,7 @@ enum gb_err {
 	GB_EFORBIDDEN,  /* valid credentials, not allowed (403) */
 	GB_ECONFLICT,   /* conflicts with existing state, e.g. a duplicate (409) */
 	GB_EVALIDATION, /* well-formed but invalid values (422) */
+	GB_ELIMIT,      /* rate limit reached (429) */
 	GB_ERR_MAX
 };
 

@@ -678,10 +678,10 @@ k_rate(struct ctx *c, const struct key *k, json_t *v)
 	double x;
 
 	if (!json_is_number(v))
-		return set_err(c, k->name, "must be a number above 0, at most 1000000");
+		return set_err(c, k->name, "must be a number from 0.0001 to 1000000");
 	x = json_number_value(v);
-	if (!isfinite(x) || x <= 0 || x > 1000000)
-		return set_err(c, k->name, "must be a number above 0, at most 1000000");
+	if (!isfinite(x) || x < 0.0001 || x > 1000000)
+		return set_err(c, k->name, "must be a number from 0.0001 to 1000000");
 	c->p->rate = x;
 	return GB_OK;
 }

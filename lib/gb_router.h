@@ -33,6 +33,10 @@ struct gb_route {
 	const char *rate_class; /* rate-limit class; NULL = the default */
 };
 
+/* A route the pipeline takes no token for: health probes, or a handler
+ * that calls gb_rate_limit itself (the proxy, per plugin). */
+#define GB_RATE_NONE ""
+
 #define GB_ROUTE_PARAMS_MAX 8
 
 struct gb_route_match {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -21,6 +22,7 @@
 
 #include "gb_db.h"
 #include "gb_envelope.h"
+#include "gb_edge.h"
 #include "gb_hmac.h"
 #include "gb_log.h"
 #include "gb_redis.h"
@@ -39,10 +41,13 @@ struct io {
 	FCGX_Request *fcgx;    /* NULL in CGI mode */
 };
 
+static void edge_headers(struct gb_ctx *c);
+
 struct server {
 	const struct gb_app *app;
 	struct gb_config cfg;
 	struct gb_auth *auth;
+	struct gb_edge *edge;
 	int listen_fd;
 	int stop_fd;           /* eventfd, readable once we are stopping */
 	atomic_bool stopping;
@@ -180,7 +185,7 @@ gb_stream_begin(struct gb_ctx *c, int status, const char *content_type)
 		return -1;
 	r->status = status;
 	r->content_type = content_type;
-	gb_resp_header(r, "X-Request-Id", c->req.request_id);
+	edge_headers(c);
 	gb_buf_printf(&head, "Status: %d %s\r\nContent-Type: %s\r\n", status,
 	              gb_status_reason(status),
 	              content_type != NULL ? content_type : "application/octet-stream");
@@ -227,6 +232,114 @@ gb_ctx_upstream(struct gb_ctx *c, const char *upstream, double ms)
 	c->upstream_ms = ms;
 }
 
+static bool
+has_header(const struct gb_resp *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void
+put_long(char *buf, size_t size, long v)
+{
+	snprintf(buf, size, "%ld", v > 0 ? v : 0);
+}
+
+/* The headers every response gets from the gateway: request id, CORS,
+ * rate limit, and the security headers (DESIGN.md, the edge). */
+static void
+edge_headers(struct gb_ctx *c)
+{
+	struct gb_resp *r = &c->resp;
+	size_t i;
+
+	gb_resp_header(r, "X-Request-Id", c->req.request_id);
+	for (i = 0; i < c->cors.n; i++)
+		gb_resp_header(r, c->cors.h[i].name, c->cors.h[i].value);
+	if (c->rl_set) {
+		put_long(c->rl_text[0], sizeof(c->rl_text[0]), c->rl.limit);
+		put_long(c->rl_text[1], sizeof(c->rl_text[1]), c->rl.remaining);
+		put_long(c->rl_text[2], sizeof(c->rl_text[2]), c->rl.reset_s);
+		gb_resp_header(r, "RateLimit-Limit", c->rl_text[0]);
+		gb_resp_header(r, "RateLimit-Remaining", c->rl_text[1]);
+		gb_resp_header(r, "RateLimit-Reset", c->rl_text[2]);
+	}
+	gb_resp_header(r, "X-Content-Type-Options", "nosniff");
+	gb_resp_header(r, "Referrer-Policy", "no-referrer");
+	gb_resp_header(r, "X-Frame-Options", "DENY");
+	if (c->authenticated && !has_header(r, "Cache-Control"))
+		gb_resp_header(r, "Cache-Control", "no-store");
+	if (c->req.https && c->edge != NULL && c->edge->hsts[0] != '\0')
+		gb_resp_header(r, "Strict-Transport-Security", c->edge->hsts);
+}
+
+enum gb_err
+gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl_class *fallback,
+              const char *key)
+{
+	static _Thread_local int64_t last_warn;
+	const struct gb_rl_class *cls;
+	struct gb_rl_decision d;
+	struct gb_redis *r;
+	char who[192];
+	enum gb_err e = GB_EREDIS;
+	int64_t now;
+
+	if (c->edge == NULL || c->edge->rl == NULL)
+		return GB_OK;
+	cls = gb_rl_table_class(c->edge->rl, name != NULL ? name : GB_RL_DEFAULT, c->company_id);
+	if (cls == NULL)
+		cls = fallback;
+	if (cls == NULL) {
+		gb_log(GB_LOG_ERROR, c->req.request_id, "unknown rate-limit class",
+		       "class", name, NULL);
+		gb_fail(c, 500, "internal error", NULL);
+		return GB_ECONFIG;
+	}
+	if (key == NULL) {
+		if (c->authenticated)
+			snprintf(who, sizeof(who), "u:%s:%s", c->company_id, c->auth.sub);
+		else
+			snprintf(who, sizeof(who), "ip:%s", c->client_ip);
+		key = who;
+	}
+	r = gb_ctx_redis(c);
+	if (r != NULL)
+		e = gb_rl_take(r, c->edge->rl_prefix, cls, key, 1, &d);
+	if (r == NULL || (e != GB_OK && e != GB_EREDIS && e != GB_ETIMEOUT))
+		gb_rl_degrade(cls, 1, &d);
+	if (d.degraded) {
+		/* Logged at most once a second per thread: an outage under load
+		 * must not flood the journal. */
+		now = gb_mono_us();
+		if (now - last_warn >= 1000000 || last_warn == 0) {
+			last_warn = now;
+			gb_log(GB_LOG_WARN, c->req.request_id, "rate limiter unavailable",
+			       "class", cls->name, "policy", cls->fail_closed ? "closed" : "open",
+			       "error", r != NULL ? gb_redis_last_error(r) : "no Redis handle", NULL);
+		}
+		if (d.allowed)
+			return GB_OK;
+		gb_header(c, "Retry-After", "1");
+		gb_fail(c, 503, "rate limiter unavailable", NULL);
+		return GB_EREDIS;
+	}
+	if (!c->rl_set || d.remaining < c->rl.remaining || !d.allowed) {
+		c->rl = d;
+		c->rl_set = true;
+	}
+	if (d.allowed)
+		return GB_OK;
+	put_long(c->rl_text[3], sizeof(c->rl_text[3]), d.retry_after_s > 0 ? d.retry_after_s : 1);
+	gb_header(c, "Retry-After", c->rl_text[3]);
+	gb_fail(c, 429, "rate limit exceeded", NULL);
+	return GB_ELIMIT;
+}
+
 static void
 send_response(struct gb_ctx *c, struct io *io, struct gb_buf *head)
 {
@@ -235,7 +348,7 @@ send_response(struct gb_ctx *c, struct io *io, struct gb_buf *head)
 	if (c->streaming)
 		return;
 
-	gb_resp_header(r, "X-Request-Id", c->req.request_id);
+	edge_headers(c);
 	gb_buf_reset(head);
 	if (gb_resp_head(r, head) != 0)
 		return;
@@ -273,6 +386,59 @@ gb_authorize(struct gb_ctx *c, unsigned roles)
 	return e;
 }
 
+static bool
+known_method(const char *m)
+{
+	static const char *const methods[] = {
+		"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(m, methods[i]) == 0)
+			return true;
+	return false;
+}
+
+/* OPTIONS: a CORS preflight, or a plain question about a path's methods,
+ * answered here unless a route takes every method (the proxy, whose
+ * plugins may answer OPTIONS themselves).  Returns true when answered. */
+static bool
+options(struct gb_ctx *c)
+{
+	static const char every[] = "GET, HEAD, POST, PUT, PATCH, DELETE";
+	const char *acrm = gb_req_header(&c->req, "Access-Control-Request-Method");
+	const char *allow;
+	enum gb_err e;
+
+	e = gb_route_match(c->app->routes, c->app->nroutes, "OPTIONS", c->req.path, c->arena,
+	                   &c->match);
+	if (e == GB_EMETHOD)
+		allow = c->match.allow;
+	else if (e == GB_OK)
+		allow = every;          /* a "*" route */
+	else
+		return false;           /* 404 and the like: the usual path */
+	c->match.route = NULL;
+	if (c->req.origin != NULL && acrm != NULL && c->edge != NULL &&
+	    gb_cors_enabled(c->edge->cors)) {
+		gb_cors_check(c->edge->cors, "OPTIONS", c->req.origin, acrm,
+		              gb_req_header(&c->req, "Access-Control-Request-Headers"), allow,
+		              &c->cors);
+		if (c->cors.kind == GB_CORS_PREFLIGHT_OK) {
+			c->resp.status = 204;
+			return true;
+		}
+		gb_fail(c, 403, "CORS preflight refused", NULL);
+		return true;
+	}
+	if (e == GB_OK)
+		return false;           /* the route's handler answers OPTIONS */
+	gb_header(c, "Allow", allow);
+	c->resp.status = 204;
+	return true;
+}
+
 /* One request, start to end.  Everything it allocates is released by the
  * caller's arena reset. */
 static void
@@ -281,6 +447,7 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 	int64_t t0 = gb_mono_us();
 	struct gb_req_error rerr;
 	struct gb_access acc;
+	const char *rate_class;
 	enum gb_err e;
 
 	gb_resp_reset(&c->resp);
@@ -292,15 +459,33 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 	c->upstream = NULL;
 	c->upstream_ms = 0;
 	c->match.route = NULL;
+	c->cors.n = 0;
+	c->rl_set = false;
 	e = gb_req_parse(&c->req, c->arena, envp, &rerr);
 	c->req.body_read = io_read;
 	c->req.body_io = io;
 	c->req.body_max = (size_t)c->cfg->max_body_bytes;
 	c->resp.head_only = c->req.method != NULL && strcmp(c->req.method, "HEAD") == 0;
+	if (c->edge == NULL || gb_client_ip(c->edge->trusted, c->req.remote_addr,
+	                                    c->req.forwarded_for, c->client_ip,
+	                                    sizeof(c->client_ip)) != 0)
+		snprintf(c->client_ip, sizeof(c->client_ip), "unknown");
 	if (e != GB_OK) {
 		gb_fail_req(c, &rerr);
 		goto out;
 	}
+	if (c->app->any_method ? strcmp(c->req.method, "TRACE") == 0 ||
+	                         strcmp(c->req.method, "CONNECT") == 0 :
+	                         !known_method(c->req.method)) {
+		/* TRACE, CONNECT and whatever else: nothing here answers them. */
+		gb_header(c, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+		gb_fail(c, 405, "method not allowed", NULL);
+		goto out;
+	}
+	if (strcmp(c->req.method, "OPTIONS") == 0 && options(c))
+		goto out;
+	if (c->edge != NULL)
+		gb_cors_check(c->edge->cors, c->req.method, c->req.origin, NULL, NULL, NULL, &c->cors);
 	e = gb_route_match(c->app->routes, c->app->nroutes, c->req.method, c->req.path,
 	                   c->arena, &c->match);
 	if (e == GB_ENOTFOUND) {
@@ -318,6 +503,10 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 	}
 	if (c->match.route->access != GB_PUBLIC &&
 	    gb_authorize(c, c->match.route->roles) != GB_OK)
+		goto out;
+	rate_class = c->match.route->rate_class;
+	if ((rate_class == NULL || rate_class[0] != '\0') &&
+	    gb_rate_limit(c, rate_class, NULL, NULL) != GB_OK)
 		goto out;
 	c->match.route->handler(c);
 	if (c->resp.status == 0) {
@@ -348,6 +537,7 @@ ctx_init(struct gb_ctx *c, struct server *s, unsigned thread)
 	c->app = s->app;
 	c->cfg = &s->cfg;
 	c->auth_keys = s->auth;
+	c->edge = s->edge;
 	c->thread = thread;
 	c->arena = gb_arena_new(ARENA_BLOCK);
 	gb_buf_init(&c->resp.body, 0);
@@ -559,6 +749,27 @@ needs_tokens(const struct gb_app *app)
 	return false;
 }
 
+/* Every rate class the route table names exists (with RATE_LIMIT=on). */
+static bool
+rate_classes_ok(const struct server *s, char *why, size_t whysize)
+{
+	const struct gb_route *r;
+	size_t i;
+
+	if (s->edge->rl == NULL)
+		return true;
+	for (i = 0; i < s->app->nroutes; i++) {
+		r = &s->app->routes[i];
+		if (r->rate_class == NULL || r->rate_class[0] == '\0' ||
+		    gb_rl_table_class(s->edge->rl, r->rate_class, NULL) != NULL)
+			continue;
+		snprintf(why, whysize, "route %s %s uses rate-limit class \"%s\", which "
+		         "RATE_LIMIT_FILE does not define", r->method, r->pattern, r->rate_class);
+		return false;
+	}
+	return true;
+}
+
 static void
 usage(FILE *f, const char *prog)
 {
@@ -720,6 +931,16 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 			goto out;
 		}
 	}
+	{
+		char reason[320];
+
+		if (gb_edge_new(&s.cfg, &s.edge, reason, sizeof(reason)) != GB_OK ||
+		    !rate_classes_ok(&s, reason, sizeof(reason))) {
+			fprintf(stderr, "%s: configuration: %s\n", app->name, reason);
+			rc = 78;
+			goto out;
+		}
+	}
 	gb_log_init(app->service, (enum gb_log_level)s.cfg.log_level, STDERR_FILENO);
 	signal(SIGPIPE, SIG_IGN);
 	if (app->init != NULL) {
@@ -771,6 +992,7 @@ out:
 	if (inited && app->fini != NULL)
 		app->fini();
 	gb_auth_free(s.auth);
+	gb_edge_free(s.edge);
 	gb_config_free(&s.cfg);
 	return rc;
 }

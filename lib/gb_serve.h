@@ -22,7 +22,10 @@
 #include <sys/types.h>
 
 #include "gb_auth.h"
+#include "gb_clientip.h"
 #include "gb_config.h"
+#include "gb_cors.h"
+#include "gb_ratelimit.h"
 #include "gb_request.h"
 #include "gb_response.h"
 #include "gb_router.h"
@@ -37,6 +40,8 @@ struct gb_app {
 	size_t nroutes;
 	bool signs_tokens;              /* needs the private key (gerbang-auth) */
 	bool verifies_tokens;           /* checks tokens itself (gerbang-proxy) */
+	bool any_method;                /* serves methods beyond the usual seven
+	                                 * (a plugin upstream); TRACE still 405 */
 	/* Optional hooks, all called from the main thread: init after the
 	 * configuration is loaded and before any thread serves (non-zero: the
 	 * program exits 78 after init printed why), reload on SIGHUP, fini
@@ -59,6 +64,9 @@ struct gb_ctx {
 	bool authenticated;             /* auth holds the caller's verified claims */
 	struct gb_jwt_claims auth;
 	const char *company_id;         /* the caller's tenant, once authenticated */
+	char client_ip[GB_IP_MAX];      /* REMOTE_ADDR, or X-Forwarded-For's right-most
+	                                 * untrusted address behind TRUSTED_PROXIES */
+	const struct gb_edge *edge;
 	struct gb_db *db_handle;        /* use gb_ctx_db() */
 	struct gb_redis *redis_handle;  /* use gb_ctx_redis() */
 	/* private to the pipeline */
@@ -67,6 +75,10 @@ struct gb_ctx {
 	uint64_t streamed;              /* body bytes sent since */
 	const char *upstream;           /* for the access log, when proxied */
 	double upstream_ms;
+	struct gb_cors_result cors;     /* headers for this request's origin */
+	struct gb_rl_decision rl;       /* the tightest bucket met, when rl_set */
+	bool rl_set;
+	char rl_text[4][24];            /* RateLimit-* and Retry-After values */
 };
 
 /* Parses arguments and configuration, then serves until SIGTERM.  Returns
@@ -97,6 +109,20 @@ void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
  * sets c->auth and c->company_id; otherwise the 401 (with
  * WWW-Authenticate) or 403 envelope is already set and is returned. */
 enum gb_err gb_authorize(struct gb_ctx *c, unsigned roles);
+
+/* Takes a token for this request from the rate-limit class name (the
+ * caller's company's override of it if there is one; fallback when the
+ * table has no such class, e.g. a plugin's manifest class; NULL name:
+ * "default") from the bucket of key (NULL: the caller, "u:COMPANY:USER"
+ * when authenticated, else "ip:CLIENT-ADDRESS").  GB_OK: go on; the
+ * response will carry RateLimit-Limit/-Remaining/-Reset of the tightest
+ * bucket met.  Otherwise the envelope is set and returned: GB_ELIMIT, 429
+ * with Retry-After; GB_EREDIS, 503, when Redis could not answer and the
+ * class fails closed (a class failing open admits, and the failure is
+ * logged).  RATE_LIMIT=off: GB_OK and nothing else.  The pipeline calls it
+ * for every route whose rate_class is not GB_RATE_NONE. */
+enum gb_err gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl_class *fallback,
+                          const char *key);
 
 /* Answer with the status of a library error (gb_err_status) and its
  * generic text; internal errors say only "internal error". */

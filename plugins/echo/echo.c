@@ -442,6 +442,7 @@ static const struct gb_app app = {
 	.service = "echo",
 	.routes = routes,
 	.nroutes = sizeof(routes) / sizeof(routes[0]),
+	.any_method = true,             /* it echoes whatever it is sent */
 	.init = echo_init,
 	.fini = echo_fini,
 };

@@ -41,9 +41,9 @@ def make_user(stack, cid, email, password, role="member", disabled=False, platfo
                 f"values ({q(cid)}, {q(email)}, {q(h)}, {q(role)}, {str(disabled).lower()}, {str(platform).lower()}) returning id")[0]
 
 
-def login(stack, company, email, password):
+def login(stack, company, email, password, headers=None):
     return stack.request("POST", "/v1/auth/login",
-                         headers={"Content-Type": "application/json"},
+                         headers={"Content-Type": "application/json", **(headers or {})},
                          body=json.dumps({"company": company, "email": email,
                                           "password": password}).encode())
 

@@ -228,7 +228,38 @@ static const struct {
 	{ "RUN_DIR=/a\nb", "RUN_DIR" },
 	{ "DATABASE_URL=x\ny", "DATABASE_URL" },
 	{ "REDIS_URL=redis://h\n", "REDIS_URL" },
+	{ "RATE_LIMIT_RATE=0", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=0.00001", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=1000001", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=-1", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=1e3", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=0x10", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=nan", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=1.2.3", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=.5", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_RATE=", "RATE_LIMIT_RATE" },
+	{ "RATE_LIMIT_CAPACITY=0", "RATE_LIMIT_CAPACITY" },
+	{ "RATE_LIMIT=yes", "RATE_LIMIT" },
+	{ "RATE_LIMIT_FAIL=maybe", "RATE_LIMIT_FAIL" },
+	{ "CORS_CREDENTIALS=true", "CORS_CREDENTIALS" },
+	{ "HSTS_MAX_AGE_S=-1", "HSTS_MAX_AGE_S" },
 };
+
+/* Decimal rates. */
+START_TEST(test_rate)
+{
+	env = t_env_make("RATE_LIMIT_RATE=0.5", "RATE_LIMIT_FAIL=closed", "RATE_LIMIT=off", NULL);
+	ck_assert_int_eq(load(), GB_OK);
+	ck_assert_double_eq(c.rate_limit_rate, 0.5);
+	ck_assert_int_eq(c.rate_limit_fail, 1);
+	ck_assert_int_eq(c.rate_limit, 0);
+	gb_config_free(&c);
+	t_env_free(&env);
+	env = t_env_make("RATE_LIMIT_RATE=0.0001", NULL);
+	ck_assert_int_eq(load(), GB_OK);
+	ck_assert_double_eq(c.rate_limit_rate, 0.0001);
+}
+END_TEST
 
 START_TEST(test_bad_values)
 {
@@ -450,7 +481,22 @@ START_TEST(test_print_defaults)
 	                 "JWT_LEEWAY_S=30\n"
 	                 "ACCESS_TOKEN_TTL_S=900\n"
 	                 "REFRESH_TOKEN_TTL_S=2592000\n"
-	                 "PLUGIN_DIR=/etc/gerbang/plugins.d\n");
+	                 "PLUGIN_DIR=/etc/gerbang/plugins.d\n"
+	                 "RATE_LIMIT=on\n"
+	                 "RATE_LIMIT_RATE=20\n"
+	                 "RATE_LIMIT_CAPACITY=40\n"
+	                 "RATE_LIMIT_PREFIX=gerbang:rl:\n"
+	                 "RATE_LIMIT_FAIL=open\n"
+	                 "RATE_LIMIT_FILE=\n"
+	                 "TRUSTED_PROXIES=\n"
+	                 "CORS_ORIGINS=\n"
+	                 "CORS_CREDENTIALS=off\n"
+	                 "CORS_MAX_AGE_S=600\n"
+	                 "CORS_ALLOW_HEADERS=Authorization, Content-Type, X-Request-Id, "
+	                 "Idempotency-Key, If-Match, traceparent\n"
+	                 "CORS_EXPOSE_HEADERS=X-Request-Id, RateLimit-Limit, RateLimit-Remaining, "
+	                 "RateLimit-Reset, Retry-After, Location\n"
+	                 "HSTS_MAX_AGE_S=31536000\n");
 }
 END_TEST
 
@@ -498,6 +544,7 @@ config_suite(void)
 	tcase_add_test(tl, test_values);
 	tcase_add_loop_test(tl, test_octal_and_enum, 0, (int)NELEM(mode_cases));
 	tcase_add_loop_test(tl, test_bad_values, 0, (int)NELEM(bad_cases));
+	tcase_add_test(tl, test_rate);
 	tcase_add_test(tl, test_bad_messages);
 	tcase_add_test(tl, test_key_and_file_both);
 	tcase_add_loop_test(tl, test_secret_file, 0, (int)NELEM(file_cases));

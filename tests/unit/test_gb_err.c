@@ -27,6 +27,7 @@ static const struct {
 	{ GB_EFORBIDDEN, 403, "forbidden" },
 	{ GB_ECONFLICT, 409, "conflict" },
 	{ GB_EVALIDATION, 422, "invalid values" },
+	{ GB_ELIMIT, 429, "rate limit reached" },
 };
 
 START_TEST(test_table_covers_enum)
