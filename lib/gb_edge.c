@@ -3,6 +3,27 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* gb_cors names its option by the struct field that starts its message:
+ * the key of the environment instead. */
+static const char *
+cors_key(const char *reason)
+{
+	static const struct {
+		const char *field, *key;
+	} keys[] = {
+		{ "origins", "CORS_ORIGINS: " }, { "credentials", "CORS_CREDENTIALS: " },
+		{ "max_age_s", "CORS_MAX_AGE_S: " }, { "allow_headers", "CORS_ALLOW_HEADERS: " },
+		{ "expose_headers", "CORS_EXPOSE_HEADERS: " },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strncmp(reason, keys[i].field, strlen(keys[i].field)) == 0)
+			return keys[i].key;
+	return "CORS: ";
+}
 
 enum gb_err
 gb_edge_new(const struct gb_config *cfg, struct gb_edge **out, char *why, size_t whysize)
@@ -34,7 +55,7 @@ gb_edge_new(const struct gb_config *cfg, struct gb_edge **out, char *why, size_t
 	}
 	err = gb_cors_new(&co, &e->cors, reason, sizeof(reason));
 	if (err != GB_OK) {
-		snprintf(why, whysize, "CORS: %s", reason);
+		snprintf(why, whysize, "%s%s", cors_key(reason), reason);
 		goto fail;
 	}
 	if (cfg->rate_limit) {

@@ -35,6 +35,7 @@
 #include "gb_auth.h"
 #include "gb_config.h"
 #include "gb_db.h"
+#include "gb_edge.h"
 #include "gb_jwt.h"
 #include "gb_password.h"
 #include "gb_plugin.h"
@@ -762,12 +763,37 @@ check_plugins(const struct gb_config *cfg, char *note, char *why, size_t len)
 	return GB_OK;
 }
 
+/* Trusted proxies, CORS and the rate-limit classes, exactly as every
+ * program builds them at start. */
+static enum gb_err
+check_edge(const struct gb_config *cfg, char *note, char *why, size_t len)
+{
+	struct gb_edge *edge;
+	enum gb_err e;
+
+	e = gb_edge_new(cfg, &edge, why, len);
+	if (e != GB_OK)
+		return e;
+	if (edge->rl == NULL)
+		snprintf(note, len, "rate limits: off; trusted proxies: %zu; CORS: %s",
+		         gb_cidr_list_count(edge->trusted),
+		         gb_cors_enabled(edge->cors) ? "on" : "off");
+	else
+		snprintf(note, len, "rate limits: %zu classes, %zu company overrides; "
+		         "trusted proxies: %zu; CORS: %s", gb_rl_table_nclasses(edge->rl),
+		         gb_rl_table_ncompanies(edge->rl), gb_cidr_list_count(edge->trusted),
+		         gb_cors_enabled(edge->cors) ? "on" : "off");
+	gb_edge_free(edge);
+	return GB_OK;
+}
+
 /* In order; a new kind of check (a schema directory) is a row. */
 static const struct check checks[] = {
 	{ check_database_url },
 	{ check_redis_url },
 	{ check_jwt },
 	{ check_plugins },
+	{ check_edge },
 };
 
 static int

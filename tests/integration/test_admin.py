@@ -122,6 +122,29 @@ def test_check_config_plugins(stack, tmp_path):
     assert p.returncode == 0 and "does not exist" in p.stdout
 
 
+def test_check_config_edge(stack, tmp_path):
+    out = ok(admin(stack, "check-config"))
+    assert re.search(r"^rate limits: 3 classes, 0 company overrides; trusted proxies: 0; "
+                     r"CORS: on$", out, re.M), out
+    rl = tmp_path / "rl.json"
+    rl.write_text('{"classes": {"login_ip": {"rate": 0}}}')
+    for env, words in (
+            ({"RATE_LIMIT_FILE": str(rl)}, ("RATE_LIMIT_FILE", "rl.json", "classes.login_ip.rate")),
+            ({"RATE_LIMIT_FILE": str(tmp_path / "none.json")}, ("RATE_LIMIT_FILE", "none.json")),
+            ({"TRUSTED_PROXIES": "10.0.0.1/8"}, ("TRUSTED_PROXIES", "10.0.0.0/8")),
+            ({"TRUSTED_PROXIES": "not-an-address"}, ("TRUSTED_PROXIES",)),
+            ({"CORS_ORIGINS": "https://app.example/"}, ("CORS_ORIGINS: origins entry 1",)),
+            ({"CORS_ORIGINS": "*", "CORS_CREDENTIALS": "on"}, ("CORS_CREDENTIALS",)),
+            ({"RATE_LIMIT_RATE": "0"}, ("RATE_LIMIT_RATE",))):
+        p = admin(stack, "check-config", env=env)
+        assert p.returncode == 78, (env, p.stdout, p.stderr)
+        for w in words:
+            assert w in p.stderr, (w, p.stderr)
+    out = ok(admin(stack, "check-config", env={"RATE_LIMIT": "off",
+                                                "TRUSTED_PROXIES": "10.0.0.0/8 ::1"}))
+    assert "rate limits: off; trusted proxies: 2" in out
+
+
 def test_bad_configuration_stops_every_command(stack, company):
     p = admin(stack, "company", "show", company, env={"DB_TIMEOUT_MS": "1"})
     assert p.returncode == 78 and "DB_TIMEOUT_MS" in p.stderr

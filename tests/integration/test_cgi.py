@@ -36,7 +36,10 @@ def test_nothing_to_serve(stack):
 def test_bad_configuration_names_the_key(stack):
     for key, value in (("THREADS", "0"), ("THREADS", "4x"), ("MAX_BODY_BYTES", "-1"),
                        ("LOG_LEVEL", "loud"), ("SOCKET_MODE", "999"),
-                       ("REDIS_URL", "http://x"), ("DB_TIMEOUT_MS", "99999999999999999999")):
+                       ("REDIS_URL", "http://x"), ("DB_TIMEOUT_MS", "99999999999999999999"),
+                       ("RATE_LIMIT_FILE", "/nonexistent.json"), ("TRUSTED_PROXIES", "x"),
+                       ("CORS_ORIGINS", "https://app.example/"),
+                       ("RATE_LIMIT_FAIL", "sometimes")):
         p = run(stack, {"REQUEST_METHOD": "GET", key: value})
         assert p.returncode == 78, (key, value, p)
         assert key.encode() in p.stderr, (key, p.stderr)
