@@ -309,8 +309,7 @@ static bool
 edge_header(const char *name)
 {
 	static const char *const exact[] = {
-		"x-content-type-options", "referrer-policy", "x-frame-options",
-		"strict-transport-security",
+		"x-content-type-options", "referrer-policy", "strict-transport-security",
 	};
 	size_t i;
 

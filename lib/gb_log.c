@@ -62,24 +62,76 @@ begin(struct gb_buf *b, enum gb_log_level level, const char *msg)
 	field(b, "service", service);
 }
 
+/* Access lines wait in a per-thread buffer and go out together, as
+ * nginx's access_log buffer= does: one write(2) for many requests.  Whole
+ * lines only, at most PIPE_BUF bytes, so that a write to a pipe or the
+ * journal's stream stays whole; never older than PENDING_AGE_US, and
+ * written at once when the thread is about to wait (gb_log_flush), when it
+ * ends, and before any other line (which keeps the order). */
+#define PENDING_MAX 4096
+#define PENDING_AGE_US 100000
+
+static _Thread_local struct gb_buf pending = GB_BUF_INIT;
+static _Thread_local int64_t pending_since;
+
 static void
-finish(struct gb_buf *b)
+write_all(const char *p, size_t len)
 {
 	size_t off = 0;
 	ssize_t n;
 
-	gb_buf_puts(b, "}\n");
-	if (gb_buf_failed(b))
-		return;
-	while (off < b->len) {
-		n = write(log_fd, b->data + off, b->len - off);
+	while (off < len) {
+		n = write(log_fd, p + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
 	}
+}
+
+void
+gb_log_flush(void)
+{
+	if (pending.len > 0)
+		write_all(pending.data, pending.len);
+	gb_buf_reset(&pending);
+	pending_since = 0;
+}
+
+static void
+finish(struct gb_buf *b)
+{
+	gb_buf_puts(b, "}\n");
+	if (!gb_buf_failed(b)) {
+		gb_log_flush();
+		write_all(b->data, b->len);
+	}
 	/* A burst of long lines must not pin memory in every thread. */
+	gb_buf_trim(b, 16384);
+}
+
+/* An access line: into the pending lines, out when they are full or old. */
+static void
+finish_access(struct gb_buf *b)
+{
+	int64_t now;
+
+	gb_buf_puts(b, "}\n");
+	if (gb_buf_failed(b))
+		goto out;
+	if (pending.len + b->len > PENDING_MAX)
+		gb_log_flush();
+	if (b->len > PENDING_MAX || gb_buf_append(&pending, b->data, b->len) != 0) {
+		write_all(b->data, b->len);
+		goto out;
+	}
+	now = gb_mono_us();
+	if (pending_since == 0)
+		pending_since = now;
+	else if (now - pending_since >= PENDING_AGE_US)
+		gb_log_flush();
+out:
 	gb_buf_trim(b, 16384);
 }
 
@@ -141,11 +193,13 @@ gb_log_access(const struct gb_access *a)
 		gb_buf_puts(b, ",\"upstream_ms\":");
 		gb_buf_put_milli(b, micros(a->upstream_ms));
 	}
-	finish(b);
+	finish_access(b);
 }
 
 void
 gb_log_thread_end(void)
 {
+	gb_log_flush();
+	gb_buf_free(&pending);
 	gb_buf_free(&line);
 }

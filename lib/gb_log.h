@@ -2,8 +2,10 @@
  *
  * Every line has ts, level, msg and service; callers add request_id and
  * further string fields.  Nothing here ever receives a token, a password or
- * a body: callers pass identifiers and outcomes only.  Lines are written
- * with one write(2) each, so lines from threads and processes never mix.
+ * a body: callers pass identifiers and outcomes only.  Every write(2)
+ * holds whole lines, so lines from threads and processes never mix: one
+ * line each, but access lines a few together (at most 4096 bytes, at most
+ * 100 ms late; gb_log_flush writes them out at once).
  */
 #ifndef GB_LOG_H
 #define GB_LOG_H
@@ -39,7 +41,12 @@ struct gb_access {
 };
 void gb_log_access(const struct gb_access *a);
 
-/* Frees the calling thread's line buffer; call when a thread ends. */
+/* Writes the calling thread's waiting access lines now: before a thread
+ * waits for work, so that an idle program has logged everything. */
+void gb_log_flush(void);
+
+/* Writes what waits and frees the calling thread's buffers; call when a
+ * thread ends. */
 void gb_log_thread_end(void);
 
 #endif

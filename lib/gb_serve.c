@@ -270,7 +270,6 @@ edge_headers(struct gb_ctx *c)
 	}
 	gb_resp_header(r, "X-Content-Type-Options", "nosniff");
 	gb_resp_header(r, "Referrer-Policy", "no-referrer");
-	gb_resp_header(r, "X-Frame-Options", "DENY");
 	if (c->authenticated && !has_header(r, "Cache-Control"))
 		gb_resp_header(r, "Cache-Control", "no-store");
 	if (c->req.https && c->edge != NULL && c->edge->hsts[0] != '\0')
@@ -620,6 +619,7 @@ worker_main(void *arg)
 		if (rc < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 			    rc == -ECONNABORTED) {
+				gb_log_flush();      /* idle: the access lines go out */
 				wait_for_work(ep);
 				continue;
 			}

@@ -13,6 +13,9 @@
 #   /floor/fcgi      fastcgi_pass to bare-fcgi
 #   /healthz         fastcgi_pass to the stack's gerbang-health
 #   /v1/me, /v1/users/{id}   gerbang-auth, gerbang-users (bench token)
+#   :RL_PORT /v1/me  a second gerbang-auth with rate limiting on (the stack
+#                    runs with RATE_LIMIT=off), a class that never trips:
+#                    what one bucket costs, interleaved with /v1/me
 #   /floor/direct/   proxy_pass (keep-alive upstream) to gerbang-echo
 #   /floor/forward/  fastcgi_pass to bare-forward -> gerbang-echo
 #   /floor/forward-h/  the same, a second bare-forward that also sends the
@@ -25,7 +28,9 @@
 # FastCGI program behind the stack's nginx on the echo port) for /bench, so
 # each pays that hop alike.
 # Each target: wrk warm-up 2 s, then wrk -t2 -c32 -d${BENCH_SECONDS}s --latency;
-# forward, forward-h and the proxy in two interleaved halves (see measure).
+# the libfcgi floor with /healthz, /v1/me (with and without rate limiting)
+# and /v1/users/{id}, and forward, forward-h and the proxy, each group in
+# two interleaved halves (see measure).
 # Then gerbang-health's RSS at idle and after at least 200,000 requests,
 # and gerbang-proxy's at idle and after its runs.
 #
@@ -66,7 +71,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-BARE_PID="" FWD_PID="" FWDH_PID="" WRK_PID="" PERF_PID="" STACK_STARTED=0
+BARE_PID="" FWD_PID="" FWDH_PID="" AUTHRL_PID="" WRK_PID="" PERF_PID="" STACK_STARTED=0
 TMP=$(mktemp -d /tmp/gerbang-bench-XXXXXX)
 D=$TMP/stack          # scripts/stack's directory
 B=$TMP/bench          # bench nginx, bare-fcgi, wrk output
@@ -92,6 +97,7 @@ cleanup() {
 	stop_pid "$BARE_PID" TERM
 	stop_pid "$FWD_PID" TERM
 	stop_pid "$FWDH_PID" TERM
+	stop_pid "$AUTHRL_PID" TERM
 	wait 2>/dev/null || true
 	if [ $STACK_STARTED = 1 ]; then
 		# Without DIR/build, `stack stop` skips lighttpd_stop, whose pkill -f
@@ -136,8 +142,12 @@ fi
 
 # --- the stack -------------------------------------------------------------------
 HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port) BENCH_PORT=$(free_port) ECHO_PORT=$(free_port)
+RL_PORT=$(free_port)
 STACK_STARTED=1
-GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS STACK_QUIET=1 \
+# Rate limiting off in the stack: the bars of /healthz, /v1/me, the tenant
+# read and the proxy are about the pipeline, the token, the database and
+# the forwarding; what a bucket costs is measured on its own (me_rl).
+GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS GERBANG_RATE_LIMIT=off STACK_QUIET=1 \
 	timeout 120 "$SRC/scripts/stack" start "$D" --build "$BUILD" \
 	--http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" --echo-port "$ECHO_PORT" \
 	>"$B/stack-start.log" 2>&1 ||
@@ -157,6 +167,18 @@ PROXY_RSS_IDLE=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PROXY_PID/status")
 
 "$BARE" "$B/bare.sock" 4 </dev/null >"$B/bare-fcgi.log" 2>&1 &
 BARE_PID=$!
+# A second gerbang-auth with rate limiting on, its default class far beyond
+# what wrk can ask: every request pays its bucket's Redis round trip and
+# nothing is refused.
+cat >"$B/ratelimit.json" <<'EOF'
+{"classes": {"default": {"rate": 1000000, "capacity": 1000000000}}}
+EOF
+(
+	while IFS= read -r kv; do export "${kv?}"; done < <("$SRC/scripts/stack" env "$D")
+	export RATE_LIMIT=on RATE_LIMIT_FILE=$B/ratelimit.json
+	exec "$BUILD/fcgi/gerbang-auth" --listen "unix:$B/auth-rl.sock"
+) </dev/null >"$B/auth-rl.log" 2>&1 &
+AUTHRL_PID=$!
 "$FWD" "$B/forward.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward/ 4 </dev/null \
 	>"$B/bare-forward.log" 2>&1 &
 FWD_PID=$!
@@ -233,24 +255,29 @@ http {
             proxy_set_header Connection "";
         }
         # Both forwarders get the settings of the shipped /v1/plugins/
-        # location (etc/nginx/gerbang-fastcgi.conf): streaming both ways.
+        # location (etc/nginx/gerbang-fastcgi.conf): responses streamed.
         location /floor/forward/ {
             include snippets/gerbang-fastcgi-params.conf;
-            fastcgi_request_buffering off;
             fastcgi_buffering off;
             fastcgi_pass unix:$B/forward.sock;
         }
         location /floor/forward-h/ {
             include snippets/gerbang-fastcgi-params.conf;
-            fastcgi_request_buffering off;
             fastcgi_buffering off;
             fastcgi_pass unix:$B/forward-h.sock;
         }
         location /v1/plugins/ {
             include snippets/gerbang-fastcgi-params.conf;
-            fastcgi_request_buffering off;
             fastcgi_buffering off;
             fastcgi_pass unix:$RUN/proxy.sock;
+        }
+    }
+    # /v1/me of the gerbang-auth with rate limiting on, same worker.
+    server {
+        listen 127.0.0.1:$RL_PORT;
+        location = /v1/me {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$B/auth-rl.sock;
         }
     }
 }
@@ -280,17 +307,18 @@ PY
 ) || die "cannot sign the bench token"
 
 BASE=http://127.0.0.1:$BENCH_PORT
-NAMES=(static fcgi healthz me)
+NAMES=(static fcgi healthz me me_rl)
 # The plugin targets: the same echo path through each.
 ECHO_PATH=bench
 declare -A URL=([static]=$BASE/floor/static [fcgi]=$BASE/floor/fcgi [healthz]=$BASE/healthz
-	[me]=$BASE/v1/me [user]=$BASE/v1/users/$BENCH_USER
+	[me]=$BASE/v1/me [me_rl]=http://127.0.0.1:$RL_PORT/v1/me [user]=$BASE/v1/users/$BENCH_USER
 	[direct]=$BASE/floor/direct/$ECHO_PATH [forward]=$BASE/floor/forward/$ECHO_PATH
 	[fwdhdr]=$BASE/floor/forward-h/$ECHO_PATH [proxy]=$BASE/v1/plugins/echo/$ECHO_PATH)
 declare -A LABEL=([static]="nginx static" [fcgi]="bare libfcgi" [healthz]="/healthz"
-	[me]="/v1/me" [user]="/v1/users/{id}" [direct]="direct" [forward]="forward"
+	[me]="/v1/me" [me_rl]="/v1/me +rl" [user]="/v1/users/{id}" [direct]="direct" [forward]="forward"
 	[fwdhdr]="forward+hdrs" [proxy]="proxy")
-declare -A HDR=([me]="Authorization: Bearer $TOKEN" [user]="Authorization: Bearer $TOKEN"
+declare -A HDR=([me]="Authorization: Bearer $TOKEN" [me_rl]="Authorization: Bearer $TOKEN"
+	[user]="Authorization: Bearer $TOKEN"
 	[proxy]="Authorization: Bearer $TOKEN")
 # gerbang-users answers the tenant read when it is part of the build.
 [ -f "$RUN/users.pid" ] && NAMES+=(user)
@@ -316,6 +344,11 @@ grep -q '"signature":"valid"' "$B/probe-proxy" ||
 	die "the echo did not verify gerbang-proxy's signature (see $B/probe-proxy)"
 grep -q '"x-internal-signature":' "$B/probe-fwdhdr" ||
 	die "the echo did not get forward+hdrs' headers (see $B/probe-fwdhdr)"
+# Only the rate-limited gerbang-auth takes tokens.
+curl -s -D - -o /dev/null -H "${HDR[me_rl]}" "${URL[me_rl]}" | grep -qi '^ratelimit-limit:' ||
+	die "${URL[me_rl]} sent no RateLimit-Limit: is rate limiting on? (see $B/auth-rl.log)"
+! curl -s -D - -o /dev/null -H "${HDR[me]}" "${URL[me]}" | grep -qi '^ratelimit-limit:' ||
+	die "${URL[me]} is rate limited: the stack should run with RATE_LIMIT=off"
 declare -A BODY_BYTES
 for n in "${PLUGIN_NAMES[@]}"; do BODY_BYTES[$n]=$(wc -c <"$B/probe-$n"); done
 
@@ -373,7 +406,8 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $1
 TICK=$(getconf CLK_TCK)
 NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$B/nginx.pid")" | head -n 1 | tr -d ' ')
 declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID
-	[me]=$(cat "$RUN/auth.pid") [user]=$(cat "$RUN/users.pid" 2>/dev/null || true)
+	[me]=$(cat "$RUN/auth.pid") [me_rl]=$AUTHRL_PID
+	[user]=$(cat "$RUN/users.pid" 2>/dev/null || true)
 	[direct]="" [forward]=$FWD_PID [fwdhdr]=$FWDH_PID [proxy]=$PROXY_PID)
 # The upstream side of the plugin targets: gerbang-echo and the stack's
 # nginx worker in front of it (it serves nothing else during the run).
@@ -436,20 +470,30 @@ measure() {
 # load on the machine while they run (a shared 2-core box) then weighs on
 # each about equally.  Their latencies are the request-weighted mean of the
 # two halves' percentiles.
+# The bare libfcgi floor and the targets held to it (and /v1/me with its
+# bucket) are interleaved the same way.
 BAR_NAMES=(forward fwdhdr proxy)
+RL_NAMES=(fcgi healthz me me_rl)
+[ -f "$RUN/users.pid" ] && RL_NAMES+=(user)
 HALF=$(((SECS + 1) / 2))
+# interleaved NAME...: warm-up and first halves in order, second halves back.
+interleaved() {
+	local names=("$@") i
+	for n in "${names[@]}"; do
+		warm "$n"
+		measure "$n" $HALF "$B/wrk-$n-1.txt"
+	done
+	for ((i = ${#names[@]} - 1; i >= 0; i--)); do
+		measure "${names[$i]}" $HALF "$B/wrk-${names[$i]}-2.txt"
+	done
+}
 for n in "${NAMES[@]}"; do
-	case " ${BAR_NAMES[*]} " in *" $n "*) continue ;; esac
+	case " ${BAR_NAMES[*]} ${RL_NAMES[*]} " in *" $n "*) continue ;; esac
 	warm "$n"
 	measure "$n" "$SECS" "$B/wrk-$n.txt"
 done
-for n in "${BAR_NAMES[@]}"; do
-	warm "$n"
-	measure "$n" $HALF "$B/wrk-$n-1.txt"
-done
-for ((i = ${#BAR_NAMES[@]} - 1; i >= 0; i--)); do
-	measure "${BAR_NAMES[$i]}" $HALF "$B/wrk-${BAR_NAMES[$i]}-2.txt"
-done
+interleaved "${RL_NAMES[@]}"
+interleaved "${BAR_NAMES[@]}"
 for n in "${NAMES[@]}"; do
 	read -r "RPS[$n]" "P50[$n]" "P99[$n]" <<<"$(awk -v r="${REQS[$n]}" -v d="${T_DUR[$n]}" \
 		-v a="${T_P50[$n]}" -v b="${T_P99[$n]}" 'BEGIN {
@@ -521,9 +565,10 @@ echo "machine: nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /
 echo "         bench nginx workers $(ps --no-headers --ppid "$(cat "$B/nginx.pid")" | wc -l)," \
 	"gerbang-health threads $THREADS (GERBANG_THREADS; /proc: $(proc_threads "$HEALTH_PID") incl. main)," \
 	"bare-fcgi and bare-forward threads 4, gerbang-echo threads ${GERBANG_ECHO_THREADS:-16}"
-echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up (forward," \
-	"forward+hdrs, proxy: two halves of ${HALF}s,"
-echo "         in the order f h p p h f); wrk, nginx and the programs share the same CPUs"
+echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up; two halves of" \
+	"${HALF}s in the order a b c c b a"
+echo "         for bare libfcgi, /healthz, /v1/me, /v1/me +rl, /v1/users/{id} and for forward," \
+	"forward+hdrs, proxy; wrk, nginx and the programs share the same CPUs"
 echo
 printf '%-14s %10s %7s %7s %9s %8s %7s %10s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" \
 	"vs static" "vs floor" "vs fwd" "nginx us/r" "prog us/r" "upstr us/r" errors
@@ -551,6 +596,8 @@ echo "/healthz vs bare libfcgi: $(ratio "${RPS[healthz]}" "${RPS[fcgi]}") (bar 0
 echo "/v1/me (JWT verify) vs bare libfcgi: $(ratio "${RPS[me]}" "${RPS[fcgi]}") (bar 0.75x)"
 [ -z "${RPS[user]:-}" ] ||
 	echo "/v1/users/{id} (JWT + tenant transaction + query) vs bare libfcgi: $(ratio "${RPS[user]}" "${RPS[fcgi]}") (bar 0.35x)"
+echo "/v1/me with a rate-limit class that never trips vs the same without:" \
+	"$(ratio "${RPS[me_rl]}" "${RPS[me]}") (bar 0.7x)"
 echo "gerbang-proxy vs bare forwarder: $(ratio "${RPS[proxy]}" "${RPS[forward]}") (bar 0.8x)"
 echo "gerbang-proxy p99 vs bare forwarder p99: $(ratio "${P99[proxy]}" "${P99[forward]}") (bar <= 1.5x)"
 echo "(no bar: gerbang-proxy vs the bare forwarder sending the same headers:" \

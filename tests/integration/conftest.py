@@ -97,6 +97,19 @@ class Stack:
                 out.append(json.loads(line))
         return out
 
+    def wait_log(self, program, predicate, seconds=5):
+        """The first log line of program for which predicate is true, waiting
+        for it: access lines reach the log a moment after the response (a
+        serving thread writes them together, at the latest when it idles)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for line in self.log_lines(program):
+                if predicate(line):
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no such line in {program}.log within {seconds}s")
+            time.sleep(0.05)
+
     def wait_status(self, path, status, seconds=20):
         deadline = time.monotonic() + seconds
         r = None

@@ -46,8 +46,7 @@ def token(stack):
 
 # ---- security headers --------------------------------------------------------
 
-SECURITY = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
-            "x-frame-options": "DENY"}
+SECURITY = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
 
 @pytest.mark.parametrize("https", [False, True])

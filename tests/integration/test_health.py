@@ -78,6 +78,7 @@ def test_traceparent_continued_and_logged(stack):
     stack.get("/healthz", headers={"X-Request-Id": rid,
                                    "traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
     stack.get("/healthz", headers={"X-Request-Id": "trace-test-2", "traceparent": "00-zz-bad"})
+    stack.wait_log("health", lambda l: l.get("request_id") == "trace-test-2")
     lines = {l.get("request_id"): l for l in stack.log_lines("health") if l["msg"] == "request"}
     assert lines[rid]["trace_id"] == trace
     assert HEX32.fullmatch(lines["trace-test-2"]["trace_id"])
@@ -86,7 +87,7 @@ def test_traceparent_continued_and_logged(stack):
 
 def test_access_log_fields(stack):
     stack.get("/version", headers={"X-Request-Id": "log-fields-1"})
-    line = next(l for l in stack.log_lines("health") if l.get("request_id") == "log-fields-1")
+    line = stack.wait_log("health", lambda l: l.get("request_id") == "log-fields-1")
     for key in ("ts", "level", "msg", "service", "request_id", "trace_id", "method",
                 "route", "status", "latency_ms", "bytes"):
         assert key in line, (key, line)

@@ -281,7 +281,7 @@ def test_head_and_methods(stack, token):
 
 def test_access_log_names_the_upstream(stack, token):
     call(stack, token, "/v1/plugins/echo/logged", headers={"X-Request-Id": "proxy-log-1"})
-    line = next(l for l in stack.log_lines("proxy") if l.get("request_id") == "proxy-log-1")
+    line = stack.wait_log("proxy", lambda l: l.get("request_id") == "proxy-log-1")
     assert line["upstream"] == "echo" and line["status"] == 200
     assert line["route"] == "/{*path}"
 

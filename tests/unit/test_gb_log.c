@@ -34,6 +34,7 @@ drain(void)
 	size_t len = 0;
 	ssize_t n;
 
+	gb_log_flush();         /* access lines may wait in the thread */
 	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	ck_assert(n == 0 || errno == EAGAIN);
@@ -319,6 +320,55 @@ START_TEST(test_access_big_numbers)
 }
 END_TEST
 
+/* Everything in the pipe without flushing the thread's access lines. */
+static size_t
+pipe_bytes(void)
+{
+	char buf[8192];
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+		len += (size_t)n;
+	return len;
+}
+
+/* Access lines wait, whole, until 4096 bytes, an idle flush, the thread's
+ * end or another line, which they precede. */
+START_TEST(test_access_lines_wait)
+{
+	struct gb_access acc;
+	const char *s;
+	size_t total = 0, before;
+	int i;
+
+	memset(&acc, 0, sizeof(acc));
+	acc.status = 200;
+	acc.route = "/x";
+	gb_log_access(&acc);
+	gb_log_access(&acc);
+	ck_assert_uint_eq(pipe_bytes(), 0);
+	gb_log(GB_LOG_WARN, NULL, "other", NULL);
+	s = drain();
+	/* the two access lines first, then the other: order kept */
+	ck_assert_ptr_nonnull(strstr(s, "\"msg\":\"request\""));
+	ck_assert(strstr(s, "\"msg\":\"request\"") < strstr(s, "\"msg\":\"other\""));
+	/* many lines: written in whole-line pieces of at most 4096 bytes */
+	for (i = 0; i < 200; i++) {
+		gb_log_access(&acc);
+		before = pipe_bytes();
+		ck_assert_uint_le(before, 4096);
+		total += before;
+	}
+	ck_assert_uint_gt(total, 0);
+	total += strlen(drain());
+	ck_assert_uint_eq(total % 200, 0);          /* 200 lines of one length */
+	gb_log_access(&acc);
+	gb_log_thread_end();                        /* the end writes them */
+	ck_assert_uint_gt(pipe_bytes(), 0);
+}
+END_TEST
+
 START_TEST(test_closed_fd)
 {
 	/* a dead log fd loses lines but never crashes */
@@ -352,6 +402,7 @@ log_suite(void)
 	tcase_add_test(ta, test_access_minimal);
 	tcase_add_test(ta, test_access_levels_and_escaping);
 	tcase_add_test(ta, test_access_big_numbers);
+	tcase_add_test(ta, test_access_lines_wait);
 	suite_add_tcase(s, ta);
 	return s;
 }
