@@ -509,7 +509,7 @@ rate_limit(struct gb_ctx *c, const struct gb_plugin *p)
 	if (c->authenticated)
 		snprintf(key, sizeof(key), "%s:u:%s:%s", p->name, c->company_id, c->auth.sub);
 	else
-		snprintf(key, sizeof(key), "%s:ip:%s", p->name, c->client_ip);
+		snprintf(key, sizeof(key), "%s:ip:%s", p->name, gb_ctx_client_ip(c));
 	return gb_rate_limit(c, "plugin", &cls, key);
 }
 

@@ -40,6 +40,17 @@ gb_resp_header(struct gb_resp *r, const char *name, const char *value)
 	return 0;
 }
 
+int
+gb_resp_header_known(struct gb_resp *r, const char *name, const char *value)
+{
+	if (r->nheaders == GB_RESP_HEADERS_MAX)
+		return -1;
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = value;
+	r->nheaders++;
+	return 0;
+}
+
 const char *
 gb_status_reason(int status)
 {

@@ -31,6 +31,11 @@ void gb_resp_reset(struct gb_resp *r);
  * table is full. */
 int gb_resp_header(struct gb_resp *r, const char *name, const char *value);
 
+/* The same for a name and value the program wrote itself (literals, the
+ * configuration's checked values, digits): not checked again, as the
+ * pipeline adds several to every response.  0, or -1 when the table is full. */
+int gb_resp_header_known(struct gb_resp *r, const char *name, const char *value);
+
 /* The standard reason phrase of an HTTP status ("Not Found"); "Unknown" for
  * codes it does not know. */
 const char *gb_status_reason(int status);

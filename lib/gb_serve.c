@@ -257,23 +257,34 @@ edge_headers(struct gb_ctx *c)
 	struct gb_resp *r = &c->resp;
 	size_t i;
 
-	gb_resp_header(r, "X-Request-Id", c->req.request_id);
+	gb_resp_header_known(r, "X-Request-Id", c->req.request_id);
 	for (i = 0; i < c->cors.n; i++)
-		gb_resp_header(r, c->cors.h[i].name, c->cors.h[i].value);
+		gb_resp_header_known(r, c->cors.h[i].name, c->cors.h[i].value);
 	if (c->rl_set) {
 		put_long(c->rl_text[0], sizeof(c->rl_text[0]), c->rl.limit);
 		put_long(c->rl_text[1], sizeof(c->rl_text[1]), c->rl.remaining);
 		put_long(c->rl_text[2], sizeof(c->rl_text[2]), c->rl.reset_s);
-		gb_resp_header(r, "RateLimit-Limit", c->rl_text[0]);
-		gb_resp_header(r, "RateLimit-Remaining", c->rl_text[1]);
-		gb_resp_header(r, "RateLimit-Reset", c->rl_text[2]);
+		gb_resp_header_known(r, "RateLimit-Limit", c->rl_text[0]);
+		gb_resp_header_known(r, "RateLimit-Remaining", c->rl_text[1]);
+		gb_resp_header_known(r, "RateLimit-Reset", c->rl_text[2]);
 	}
-	gb_resp_header(r, "X-Content-Type-Options", "nosniff");
-	gb_resp_header(r, "Referrer-Policy", "no-referrer");
+	gb_resp_header_known(r, "X-Content-Type-Options", "nosniff");
+	gb_resp_header_known(r, "Referrer-Policy", "no-referrer");
 	if (c->authenticated && !has_header(r, "Cache-Control"))
-		gb_resp_header(r, "Cache-Control", "no-store");
+		gb_resp_header_known(r, "Cache-Control", "no-store");
 	if (c->req.https && c->edge != NULL && c->edge->hsts[0] != '\0')
-		gb_resp_header(r, "Strict-Transport-Security", c->edge->hsts);
+		gb_resp_header_known(r, "Strict-Transport-Security", c->edge->hsts);
+}
+
+const char *
+gb_ctx_client_ip(struct gb_ctx *c)
+{
+	if (c->client_ip[0] == '\0' &&
+	    (c->edge == NULL || gb_client_ip(c->edge->trusted, c->req.remote_addr,
+	                                     c->req.forwarded_for, c->client_ip,
+	                                     sizeof(c->client_ip)) != 0))
+		snprintf(c->client_ip, sizeof(c->client_ip), "unknown");
+	return c->client_ip;
 }
 
 enum gb_err
@@ -303,7 +314,7 @@ gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl_class *fall
 		if (c->authenticated)
 			snprintf(who, sizeof(who), "u:%s:%s", c->company_id, c->auth.sub);
 		else
-			snprintf(who, sizeof(who), "ip:%s", c->client_ip);
+			snprintf(who, sizeof(who), "ip:%s", gb_ctx_client_ip(c));
 		key = who;
 	}
 	r = gb_ctx_redis(c);
@@ -460,15 +471,12 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 	c->match.route = NULL;
 	c->cors.n = 0;
 	c->rl_set = false;
+	c->client_ip[0] = '\0';
 	e = gb_req_parse(&c->req, c->arena, envp, &rerr);
 	c->req.body_read = io_read;
 	c->req.body_io = io;
 	c->req.body_max = (size_t)c->cfg->max_body_bytes;
 	c->resp.head_only = c->req.method != NULL && strcmp(c->req.method, "HEAD") == 0;
-	if (c->edge == NULL || gb_client_ip(c->edge->trusted, c->req.remote_addr,
-	                                    c->req.forwarded_for, c->client_ip,
-	                                    sizeof(c->client_ip)) != 0)
-		snprintf(c->client_ip, sizeof(c->client_ip), "unknown");
 	if (e != GB_OK) {
 		gb_fail_req(c, &rerr);
 		goto out;

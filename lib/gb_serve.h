@@ -64,8 +64,6 @@ struct gb_ctx {
 	bool authenticated;             /* auth holds the caller's verified claims */
 	struct gb_jwt_claims auth;
 	const char *company_id;         /* the caller's tenant, once authenticated */
-	char client_ip[GB_IP_MAX];      /* REMOTE_ADDR, or X-Forwarded-For's right-most
-	                                 * untrusted address behind TRUSTED_PROXIES */
 	const struct gb_edge *edge;
 	struct gb_db *db_handle;        /* use gb_ctx_db() */
 	struct gb_redis *redis_handle;  /* use gb_ctx_redis() */
@@ -75,6 +73,7 @@ struct gb_ctx {
 	uint64_t streamed;              /* body bytes sent since */
 	const char *upstream;           /* for the access log, when proxied */
 	double upstream_ms;
+	char client_ip[GB_IP_MAX];      /* use gb_ctx_client_ip() */
 	struct gb_cors_result cors;     /* headers for this request's origin */
 	struct gb_rl_decision rl;       /* the tightest bucket met, when rl_set */
 	bool rl_set;
@@ -109,6 +108,11 @@ void gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors);
  * sets c->auth and c->company_id; otherwise the 401 (with
  * WWW-Authenticate) or 403 envelope is already set and is returned. */
 enum gb_err gb_authorize(struct gb_ctx *c, unsigned roles);
+
+/* The client's address: REMOTE_ADDR, or behind TRUSTED_PROXIES the
+ * right-most untrusted address of X-Forwarded-For; "unknown" when there is
+ * none.  Worked out on first use. */
+const char *gb_ctx_client_ip(struct gb_ctx *c);
 
 /* Takes a token for this request from the rate-limit class name (the
  * caller's company's override of it if there is one; fallback when the
