@@ -147,7 +147,10 @@ STACK_STARTED=1
 # Rate limiting off in the stack: the bars of /healthz, /v1/me, the tenant
 # read and the proxy are about the pipeline, the token, the database and
 # the forwarding; what a bucket costs is measured on its own (me_rl).
-GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS GERBANG_RATE_LIMIT=off STACK_QUIET=1 \
+# CORS as shipped: off (the development stack allows two local origins,
+# which adds Vary: Origin to every response).
+GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS GERBANG_RATE_LIMIT=off GERBANG_CORS_ORIGINS= \
+	STACK_QUIET=1 \
 	timeout 120 "$SRC/scripts/stack" start "$D" --build "$BUILD" \
 	--http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" --echo-port "$ECHO_PORT" \
 	>"$B/stack-start.log" 2>&1 ||
@@ -175,7 +178,7 @@ cat >"$B/ratelimit.json" <<'EOF'
 EOF
 (
 	while IFS= read -r kv; do export "${kv?}"; done < <("$SRC/scripts/stack" env "$D")
-	export RATE_LIMIT=on RATE_LIMIT_FILE=$B/ratelimit.json
+	export RATE_LIMIT=on RATE_LIMIT_FILE=$B/ratelimit.json CORS_ORIGINS=
 	exec "$BUILD/fcgi/gerbang-auth" --listen "unix:$B/auth-rl.sock"
 ) </dev/null >"$B/auth-rl.log" 2>&1 &
 AUTHRL_PID=$!
