@@ -1,9 +1,12 @@
 """lighttpd spawning the programs itself (bin-path) from the shipped config."""
+import http.client
 import subprocess
+import uuid
 
 import pytest
 
 from conftest import envelope_error, free_port
+from tenants import claims, jwt_secret, sign
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +61,29 @@ def test_request_id_through_lighttpd(stack, lighttpd):
     assert r.header("x-request-id") == "via-lighttpd"
 
 
+def test_edge_through_lighttpd(stack, lighttpd):
+    """The same edge as behind nginx: each security header once (lighttpd
+    sets the same values, replacing, never adding), rate limits, CORS."""
+    tok = sign({"alg": "HS256", "typ": "JWT"}, claims(str(uuid.uuid4()), str(uuid.uuid4())),
+               jwt_secret(stack))
+    conn = http.client.HTTPConnection("127.0.0.1", lighttpd, timeout=15)
+    try:
+        conn.request("GET", "/v1/me", headers={"Authorization": "Bearer " + tok,
+                                                "Origin": "http://localhost:3000"})
+        r = conn.getresponse()
+        r.read()
+        hs = [(k.lower(), v) for k, v in r.getheaders()]
+    finally:
+        conn.close()
+    assert r.status == 200
+    for name, value in (("x-content-type-options", "nosniff"),
+                        ("referrer-policy", "no-referrer"), ("cache-control", "no-store"),
+                        ("access-control-allow-origin", "http://localhost:3000")):
+        assert [v for k, v in hs if k == name] == [value], (name, hs)
+    assert int(dict(hs)["ratelimit-remaining"]) >= 0
+    envelope_error(stack.request("TRACE", "/healthz", port=lighttpd), 405)
+
+
 def test_stop_leaves_no_program(stack, lighttpd):
     """Runs last in this module: stopping lighttpd stops what it spawned."""
     children = spawned(stack)
@@ -66,3 +92,4 @@ def test_stop_leaves_no_program(stack, lighttpd):
     stack.ctl("lighttpd-stop")
     assert not alive(lpid)
     assert [p for p in children if alive(p)] == []
+

@@ -756,8 +756,17 @@ if [ -n "$serve_ok" ]; then
 	fetch healthz2 https://127.0.0.1/healthz -H 'X-Request-Id: pkgtest-1.a_b'
 	check "an incoming X-Request-Id is echoed in the header and the envelope" \
 		eval 'test "$(header healthz2 X-Request-Id)" = pkgtest-1.a_b && body_has healthz2 "\"request_id\":\"pkgtest-1.a_b\""'
-	check "nginx adds its security headers (X-Content-Type-Options: nosniff)" \
-		test "$(header healthz X-Content-Type-Options)" = nosniff
+	count() { grep -ci "^$2:" "$WORK/$1.h"; }
+	check "https /healthz has each security header once (nosniff, no-referrer, HSTS)" \
+		eval 'test "$(header healthz X-Content-Type-Options)" = nosniff &&
+		      test "$(count healthz X-Content-Type-Options)" = 1 &&
+		      test "$(header healthz Referrer-Policy)" = no-referrer &&
+		      test "$(count healthz Referrer-Policy)" = 1 &&
+		      test "$(count healthz Strict-Transport-Security)" = 1'
+	fetch trace https://127.0.0.1/healthz -X TRACE
+	check "TRACE gets nginx's 405 envelope with the security headers (got $(code trace))" \
+		eval 'test "$(code trace)" = 405 && body_has trace "{\"ok\":false," &&
+		      test "$(header trace X-Content-Type-Options)" = nosniff'
 
 	fetch version https://127.0.0.1/version
 	check "https /version answers 200 with version $UPSTREAM" \
@@ -792,6 +801,8 @@ if [ -n "$serve_ok" ]; then
 
 	fetch me https://127.0.0.1/v1/me -H "Authorization: Bearer $token"
 	check "https GET /v1/me with the token answers 200 (got $(code me))" test "$(code me)" = 200
+	check "an authenticated answer is Cache-Control: no-store" \
+		test "$(header me Cache-Control)" = no-store
 	check "/v1/me is the user gerbang-admin made (id ${uid:-?}, role owner)" \
 		eval 'test -n "${uid:-}" && body_has me "\"id\":\"$uid\"" && body_has me "\"role\":\"owner\"" && body_has me "\"company_id\":\"$cid\""'
 
