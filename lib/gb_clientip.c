@@ -137,15 +137,7 @@ is_sep(char c)
 static void
 show(char dst[SHOW_MAX + 4], const char *s, size_t len)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < len && i < SHOW_MAX; i++)
-		dst[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (len > SHOW_MAX) {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
+	gb_show(dst, SHOW_MAX + 4, s, len, SHOW_MAX);
 }
 
 /* Parses one entry s[0..len) into *e; NULL, or why it is bad (with the

@@ -102,17 +102,10 @@ fail(char *why, size_t whysize, const char *opt, size_t index, const char *s, si
      const char *reason)
 {
 	char shown[SHOW_MAX + 4];
-	size_t i, o = 0;
 
 	if (why == NULL)
 		return;
-	for (i = 0; i < len && i < SHOW_MAX; i++)
-		shown[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (len > SHOW_MAX) {
-		memcpy(shown + o, "...", 3);
-		o += 3;
-	}
-	shown[o] = '\0';
+	gb_show(shown, sizeof(shown), s, len, SHOW_MAX);
 	snprintf(why, whysize, "%s entry %zu \"%s\": %s", opt, index, shown, reason);
 }
 

@@ -1,6 +1,8 @@
 #include "config.h"
 #include "gb_err.h"
 
+#include <string.h>
+
 static const struct {
 	const char *text;
 	int status;
@@ -40,4 +42,24 @@ gb_err_status(enum gb_err err)
 	if ((unsigned)err >= GB_ERR_MAX)
 		return 500;
 	return errs[err].status;
+}
+
+void
+gb_show(char *dst, size_t dstlen, const char *s, size_t len, size_t max)
+{
+	size_t i, o = 0;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < len && o + 1 < dstlen; i++) {
+		if (i == max) {
+			if (o + 4 <= dstlen) {
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		dst[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	}
+	dst[o] = '\0';
 }

@@ -6,6 +6,8 @@
 #ifndef GB_ERR_H
 #define GB_ERR_H
 
+#include <stddef.h>
+
 enum gb_err {
 	GB_OK = 0,
 	GB_ENOMEM,      /* allocation failed */
@@ -36,5 +38,10 @@ const char *gb_strerror(enum gb_err err);
 /* The HTTP status that err means when it reaches a client: 400, 404, 405,
  * 413, 415, 503 or 504; 500 for anything internal. */
 int gb_err_status(enum gb_err err);
+
+/* Copies s[0..len) into dst (dstlen bytes, NUL-terminated) to quote it in
+ * a message: bytes outside printable ASCII become '?', and past max
+ * characters "..." ends it.  For text from files and the environment. */
+void gb_show(char *dst, size_t dstlen, const char *s, size_t len, size_t max);
 
 #endif

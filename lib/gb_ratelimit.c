@@ -170,26 +170,11 @@ struct ctx {
 	size_t cap_overrides;
 };
 
-/* Copies s into dst for a message: bytes outside printable ASCII become
- * '?', and past max characters "..." ends it. */
+/* s, a C string, quoted in a message (gb_show). */
 static void
 show(char *dst, size_t dstlen, const char *s, size_t max)
 {
-	size_t i, o = 0;
-
-	if (dstlen == 0)
-		return;
-	for (i = 0; s[i] != '\0' && o + 1 < dstlen; i++) {
-		if (i == max) {
-			if (o + 4 <= dstlen) {
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		dst[o++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	}
-	dst[o] = '\0';
+	gb_show(dst, dstlen, s, strlen(s), max);
 }
 
 /* dst = parent "." name, name shown. */

@@ -42,7 +42,7 @@ modules() {
 	fuzz_redis_url) echo "gb_arena gb_err gb_url gb_config gb_redis" ;;
 	fuzz_jwt) echo "gb_buf gb_hmac gb_jwt" ;;
 	fuzz_plugin) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
-	fuzz_clientip) echo "gb_clientip gb_cors" ;;
+	fuzz_clientip) echo "gb_clientip gb_cors gb_err" ;;
 	esac
 }
 

@@ -73,6 +73,28 @@ START_TEST(test_out_of_range)
 }
 END_TEST
 
+START_TEST(test_show)
+{
+	char d[16];
+
+	gb_show(d, sizeof(d), "abc", 3, 10);
+	ck_assert_str_eq(d, "abc");
+	gb_show(d, sizeof(d), "a\nb\x01" "c\xff", 6, 10);
+	ck_assert_str_eq(d, "a?b?c?");
+	gb_show(d, sizeof(d), "abcdefghij", 10, 4);
+	ck_assert_str_eq(d, "abcd...");
+	gb_show(d, sizeof(d), "a\0b", 3, 10);             /* a NUL is a byte too */
+	ck_assert_str_eq(d, "a?b");
+	gb_show(d, 4, "abcdefgh", 8, 10);                  /* the buffer cuts */
+	ck_assert_str_eq(d, "abc");
+	gb_show(d, sizeof(d), "", 0, 10);
+	ck_assert_str_eq(d, "");
+	d[0] = 'x';
+	gb_show(d, 0, "abc", 3, 10);                       /* nothing written */
+	ck_assert_int_eq(d[0], 'x');
+}
+END_TEST
+
 static Suite *
 err_suite(void)
 {
@@ -80,6 +102,7 @@ err_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_table_covers_enum);
+	tcase_add_test(tc, test_show);
 	tcase_add_loop_test(tc, test_each, 0, (int)NELEM(cases));
 	tcase_add_test(tc, test_every_value_distinct_text);
 	tcase_add_test(tc, test_out_of_range);
