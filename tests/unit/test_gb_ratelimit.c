@@ -9,10 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1089,6 +1092,98 @@ START_TEST(test_stopped)
 }
 END_TEST
 
+/* A free loopback TCP port (bound, read, closed). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* A second redis-server, on loopback TCP with a password, answering. */
+static pid_t
+tcp_server(int port, const char *password)
+{
+	pid_t parent = getpid(), pid;
+	char portstr[16], url[160], logpath[160];
+	struct gb_redis *r;
+	int i, fd;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(logpath, sizeof(logpath), "%s/tcp.log", rdir);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(127);
+		fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(redis_server, "redis-server", "--port", portstr, "--bind", "127.0.0.1",
+		      "--requirepass", password, "--save", "", "--appendonly", "no",
+		      "--daemonize", "no", "--dir", rdir, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(url, sizeof(url), "redis://:%s@127.0.0.1:%d/0", password, port);
+	r = gb_redis_new(url, 500, NULL);
+	ck_assert_ptr_nonnull(r);
+	for (i = 0; i < 500 && gb_redis_ping(r) != GB_OK; i++) {
+		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "redis-server exited; see %s",
+		              logpath);
+		sleep_ms(10);
+	}
+	gb_redis_free(r);
+	ck_assert_msg(i < 500, "redis-server on port %d did not answer in 5 s", port);
+	return pid;
+}
+
+/* A Redis with a password: the handle authenticates, a wrong password is a
+ * Redis failure (the fail policy decides), and after a restart the same
+ * handle connects and authenticates again by itself. */
+START_TEST(test_reauth)
+{
+	static const struct gb_rl_class cls = { "auth", 0.0001, 3, true };
+	struct gb_redis *r, *wrong;
+	struct gb_rl_decision d;
+	char url[160];
+	int port = free_port();
+	pid_t pid = tcp_server(port, "s3cret-pw");
+	enum gb_err e;
+
+	snprintf(url, sizeof(url), "redis://:s3cret-pw@127.0.0.1:%d/0", port);
+	r = gb_redis_new(url, 500, NULL);
+	snprintf(url, sizeof(url), "redis://:not-it@127.0.0.1:%d/0", port);
+	wrong = gb_redis_new(url, 500, NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(wrong);
+	take_ok(r, &cls, "a", 1, &d);
+	ck_assert_int_eq(d.remaining, 2);
+	e = gb_rl_take(wrong, "t:rl:", &cls, "a", 1, &d);
+	ck_assert_int_eq(e, GB_EREDIS);
+	ck_assert(d.degraded && !d.allowed);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	pid = tcp_server(port, "s3cret-pw");
+	/* the old connection is dead: the next take reconnects and logs in */
+	take_ok(r, &cls, "a", 1, &d);
+	ck_assert_int_eq(d.remaining, 2);          /* a new server, a full bucket */
+	take_ok(r, &cls, "a", 1, &d);
+	ck_assert_int_eq(d.remaining, 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	gb_redis_free(r);
+	gb_redis_free(wrong);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -1124,6 +1219,7 @@ ratelimit_suite(void)
 	tcase_add_test(tr, test_wrong_type);
 	tcase_add_test(tr, test_killed);
 	tcase_add_test(tr, test_stopped);
+	tcase_add_test(tr, test_reauth);
 	suite_add_tcase(s, tr);
 	return s;
 }
