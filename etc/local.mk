@@ -18,7 +18,9 @@ dist_systemdsystemunit_DATA = \
 	etc/systemd/gerbang-users.socket \
 	etc/systemd/gerbang-users.service \
 	etc/systemd/gerbang-proxy.socket \
-	etc/systemd/gerbang-proxy.service
+	etc/systemd/gerbang-proxy.service \
+	etc/systemd/gerbang-metrics.socket \
+	etc/systemd/gerbang-metrics.service
 
 # /run/gerbang: owner, group and mode (see the file).
 tmpfilesdir = $(prefix)/lib/tmpfiles.d

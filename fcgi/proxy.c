@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "gb_log.h"
+#include "gb_metrics.h"
 #include "gb_plugin.h"
 #include "gb_serve.h"
 #include "gb_sign.h"
@@ -161,6 +162,7 @@ breaker_allow(struct breaker *b, const struct gb_plugin *p)
 		return true;
 	if (now_ms() < until)
 		return false;
+	gb_metrics_circuit(p->name, 1);         /* half-open: probing */
 	return atomic_fetch_add(&b->probes, 1) < p->breaker_half_open_max;
 }
 
@@ -171,12 +173,14 @@ breaker_record(struct breaker *b, const struct gb_plugin *p, bool ok)
 		atomic_store(&b->failures, 0);
 		atomic_store(&b->open_until_ms, 0);
 		atomic_store(&b->probes, 0);
+		gb_metrics_circuit(p->name, 0);
 		return;
 	}
 	if (atomic_fetch_add(&b->failures, 1) + 1 >= p->breaker_failure_threshold ||
 	    atomic_load(&b->open_until_ms) != 0) {
 		atomic_store(&b->open_until_ms, now_ms() + p->breaker_open_ms);
 		atomic_store(&b->probes, 0);
+		gb_metrics_circuit(p->name, 2);
 	}
 }
 
@@ -663,6 +667,8 @@ proxy(struct gb_ctx *c)
 		       "error", curl_easy_strerror(rc), NULL);
 	}
 	gb_ctx_upstream(c, p->name, (double)(gb_mono_us() - t0) / 1000.0);
+	gb_metrics_upstream(p->name, rc == CURLE_OK ? (int)x.status : 0,
+	                    (double)(gb_mono_us() - t0) / 1e6);
 	if (x.client_gone) {
 		gb_log(GB_LOG_INFO, c->req.request_id, "client went away", "plugin", p->name, NULL);
 		return;         /* not the plugin's fault: the breaker is untouched */

@@ -103,6 +103,14 @@ static const struct key keys[] = {
 	  0, 0, NULL, false, "response headers a browser script may read" },
 	{ "HSTS_MAX_AGE_S", K_LONG, OFF(hsts_max_age_s), "31536000", 0, 63072000, NULL, false,
 	  "Strict-Transport-Security max-age on HTTPS responses; 0 sends none" },
+	{ "METRICS", K_ENUM, OFF(metrics), "on", 0, 0, off_on, false,
+	  "on or off: counters in RUN_DIR/metrics.v1.shm, served by gerbang-metrics" },
+	{ "METRICS_TOKEN", K_STR, OFF(metrics_token), "", 0, 0, NULL, true,
+	  "bearer token gerbang-metrics requires for /metrics; empty: none" },
+	{ "ACCESS_LOG", K_ENUM, OFF(access_log), "on", 0, 0, off_on, false,
+	  "on or off: one JSON line per request" },
+	{ "ACCESS_LOG_SAMPLE", K_NUM, OFF(access_log_sample), "1", 0, 1, NULL, false,
+	  "share (0 to 1) of successful requests logged; errors always are" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

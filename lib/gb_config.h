@@ -52,6 +52,11 @@ struct gb_config {
 	char *cors_allow_headers;
 	char *cors_expose_headers;
 	long hsts_max_age_s;     /* 0: no Strict-Transport-Security */
+	/* observability */
+	long metrics;            /* 1: count into RUN_DIR/metrics.v1.shm */
+	char *metrics_token;     /* gerbang-metrics: bearer token, "" none */
+	long access_log;         /* 1: one line per request */
+	double access_log_sample; /* share of successful requests logged */
 };
 
 struct gb_config_error {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gb_metrics.h"
 #include "gb_time.h"
 
 #define PREPARED_MAX 64
@@ -45,11 +46,14 @@ gb_db_new(const char *conninfo, int timeout_ms)
 	return db;
 }
 
+/* Every lost connection is a database error for gerbang_db_errors_total:
+ * failed connects, timeouts, broken connections (a restart too). */
 static void
 drop(struct gb_db *db, const char *why)
 {
 	const char *msg = why;
 
+	gb_metrics_db_error();
 	if (msg == NULL && db->conn != NULL)
 		msg = PQerrorMessage(db->conn);
 	snprintf(db->error, sizeof(db->error), "%s", msg != NULL ? msg : "");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gb_config.h"
+#include "gb_metrics.h"
 #include "gb_url.h"
 
 struct gb_redis {
@@ -139,9 +140,11 @@ gb_redis_new(const char *url, int timeout_ms, const char **why)
 	return r;
 }
 
+/* Every lost connection counts in gerbang_redis_errors_total. */
 static void
 drop(struct gb_redis *r, const char *why)
 {
+	gb_metrics_redis_error();
 	snprintf(r->error, sizeof(r->error), "%s", why);
 	if (r->c != NULL)
 		redisFree(r->c);

@@ -21,10 +21,11 @@
 #include <unistd.h>
 
 #include "gb_db.h"
-#include "gb_envelope.h"
 #include "gb_edge.h"
+#include "gb_envelope.h"
 #include "gb_hmac.h"
 #include "gb_log.h"
+#include "gb_metrics.h"
 #include "gb_redis.h"
 #include "gb_time.h"
 #include "gb_validate.h"
@@ -322,6 +323,8 @@ gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl_class *fall
 		e = gb_rl_take(r, c->edge->rl_prefix, cls, key, 1, &d);
 	if (r == NULL || (e != GB_OK && e != GB_EREDIS && e != GB_ETIMEOUT))
 		gb_rl_degrade(cls, 1, &d);
+	gb_metrics_ratelimit(cls->name, d.degraded ? (d.allowed ? "failed_open" : "failed_closed") :
+	                     d.allowed ? "allowed" : "limited");
 	if (d.degraded) {
 		/* Logged at most once a second per thread: an outage under load
 		 * must not flood the journal. */
@@ -449,6 +452,27 @@ options(struct gb_ctx *c)
 	return true;
 }
 
+/* ACCESS_LOG and ACCESS_LOG_SAMPLE: errors always, successes sampled. */
+static bool
+log_this(const struct gb_config *cfg, int status)
+{
+	static _Thread_local uint64_t x;
+
+	if (!cfg->access_log)
+		return false;
+	if (status >= 400 || cfg->access_log_sample >= 1.0)
+		return true;
+	if (cfg->access_log_sample <= 0.0)
+		return false;
+	if (x == 0)
+		x = (uint64_t)gb_mono_us() | 1;
+	/* xorshift64: cheap, per thread, good enough to pick lines */
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (double)(x >> 11) * 0x1.0p-53 < cfg->access_log_sample;
+}
+
 /* One request, start to end.  Everything it allocates is released by the
  * caller's arena reset. */
 static void
@@ -534,7 +558,10 @@ out:
 	acc.bytes = c->streaming ? c->streamed : c->resp.head_only ? 0 : c->resp.body.len;
 	acc.upstream = c->upstream;
 	acc.upstream_ms = c->upstream_ms;
-	gb_log_access(&acc);
+	if (log_this(c->cfg, acc.status))
+		gb_log_access(&acc);
+	gb_metrics_http(c->app->service, acc.route != NULL ? acc.route : "-", acc.method,
+	                acc.status, acc.latency_ms / 1000.0);
 }
 
 static int
@@ -950,6 +977,14 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 		}
 	}
 	gb_log_init(app->service, (enum gb_log_level)s.cfg.log_level, STDERR_FILENO);
+	if (s.cfg.metrics) {
+		char reason[320];
+
+		/* Without the segment the program still serves; only counting
+		 * stops, and the journal says why. */
+		if (gb_metrics_open(s.cfg.run_dir, reason, sizeof(reason)) != GB_OK)
+			gb_log(GB_LOG_WARN, NULL, "metrics off", "error", reason, NULL);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (app->init != NULL) {
 		if (app->init(&s.cfg) != 0) {
@@ -999,6 +1034,7 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 out:
 	if (inited && app->fini != NULL)
 		app->fini();
+	gb_metrics_close();
 	gb_auth_free(s.auth);
 	gb_edge_free(s.edge);
 	gb_config_free(&s.cfg);

@@ -9,4 +9,5 @@ dist_man_MANS += \
 	man/gerbang-migrate.8 \
 	man/gerbang-users.8 \
 	man/gerbang-proxy.8 \
+	man/gerbang-metrics.8 \
 	man/gerbang-echo.8

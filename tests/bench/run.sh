@@ -13,6 +13,8 @@
 #   /floor/fcgi      fastcgi_pass to bare-fcgi
 #   /healthz         fastcgi_pass to the stack's gerbang-health
 #   /v1/me, /v1/users/{id}   gerbang-auth, gerbang-users (bench token)
+#   :RL_PORT /healthz  a second gerbang-health with METRICS=off and
+#                    ACCESS_LOG=off, interleaved with /healthz
 #   :RL_PORT /v1/me  a second gerbang-auth with rate limiting on (the stack
 #                    runs with RATE_LIMIT=off), a class that never trips:
 #                    what one bucket costs, interleaved with /v1/me
@@ -71,7 +73,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-BARE_PID="" FWD_PID="" FWDH_PID="" AUTHRL_PID="" WRK_PID="" PERF_PID="" STACK_STARTED=0
+BARE_PID="" FWD_PID="" FWDH_PID="" AUTHRL_PID="" QUIET_PID="" WRK_PID="" PERF_PID="" STACK_STARTED=0
 TMP=$(mktemp -d /tmp/gerbang-bench-XXXXXX)
 D=$TMP/stack          # scripts/stack's directory
 B=$TMP/bench          # bench nginx, bare-fcgi, wrk output
@@ -98,6 +100,7 @@ cleanup() {
 	stop_pid "$FWD_PID" TERM
 	stop_pid "$FWDH_PID" TERM
 	stop_pid "$AUTHRL_PID" TERM
+	stop_pid "$QUIET_PID" TERM
 	wait 2>/dev/null || true
 	if [ $STACK_STARTED = 1 ]; then
 		# Without DIR/build, `stack stop` skips lighttpd_stop, whose pkill -f
@@ -182,6 +185,14 @@ EOF
 	exec "$BUILD/fcgi/gerbang-auth" --listen "unix:$B/auth-rl.sock"
 ) </dev/null >"$B/auth-rl.log" 2>&1 &
 AUTHRL_PID=$!
+# A second gerbang-health with metrics and the access log off: what both
+# cost /healthz, side by side with the stack's (both on).
+(
+	while IFS= read -r kv; do export "${kv?}"; done < <("$SRC/scripts/stack" env "$D")
+	export METRICS=off ACCESS_LOG=off RATE_LIMIT=off CORS_ORIGINS=
+	exec "$BUILD/fcgi/gerbang-health" --listen "unix:$B/health-quiet.sock"
+) </dev/null >"$B/health-quiet.log" 2>&1 &
+QUIET_PID=$!
 "$FWD" "$B/forward.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward/ 4 </dev/null \
 	>"$B/bare-forward.log" 2>&1 &
 FWD_PID=$!
@@ -275,12 +286,17 @@ http {
             fastcgi_pass unix:$RUN/proxy.sock;
         }
     }
-    # /v1/me of the gerbang-auth with rate limiting on, same worker.
+    # /v1/me of the gerbang-auth with rate limiting on, and /healthz of the
+    # gerbang-health without metrics and access log; same worker.
     server {
         listen 127.0.0.1:$RL_PORT;
         location = /v1/me {
             include snippets/gerbang-fastcgi-params.conf;
             fastcgi_pass unix:$B/auth-rl.sock;
+        }
+        location = /healthz {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$B/health-quiet.sock;
         }
     }
 }
@@ -310,15 +326,15 @@ PY
 ) || die "cannot sign the bench token"
 
 BASE=http://127.0.0.1:$BENCH_PORT
-NAMES=(static fcgi healthz me me_rl)
+NAMES=(static fcgi healthz quiet me me_rl)
 # The plugin targets: the same echo path through each.
 ECHO_PATH=bench
 declare -A URL=([static]=$BASE/floor/static [fcgi]=$BASE/floor/fcgi [healthz]=$BASE/healthz
-	[me]=$BASE/v1/me [me_rl]=http://127.0.0.1:$RL_PORT/v1/me [user]=$BASE/v1/users/$BENCH_USER
+	[quiet]=http://127.0.0.1:$RL_PORT/healthz [me]=$BASE/v1/me [me_rl]=http://127.0.0.1:$RL_PORT/v1/me [user]=$BASE/v1/users/$BENCH_USER
 	[direct]=$BASE/floor/direct/$ECHO_PATH [forward]=$BASE/floor/forward/$ECHO_PATH
 	[fwdhdr]=$BASE/floor/forward-h/$ECHO_PATH [proxy]=$BASE/v1/plugins/echo/$ECHO_PATH)
 declare -A LABEL=([static]="nginx static" [fcgi]="bare libfcgi" [healthz]="/healthz"
-	[me]="/v1/me" [me_rl]="/v1/me +rl" [user]="/v1/users/{id}" [direct]="direct" [forward]="forward"
+	[quiet]="/healthz quiet" [me]="/v1/me" [me_rl]="/v1/me +rl" [user]="/v1/users/{id}" [direct]="direct" [forward]="forward"
 	[fwdhdr]="forward+hdrs" [proxy]="proxy")
 declare -A HDR=([me]="Authorization: Bearer $TOKEN" [me_rl]="Authorization: Bearer $TOKEN"
 	[user]="Authorization: Bearer $TOKEN"
@@ -409,7 +425,7 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $1
 TICK=$(getconf CLK_TCK)
 NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$B/nginx.pid")" | head -n 1 | tr -d ' ')
 declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID
-	[me]=$(cat "$RUN/auth.pid") [me_rl]=$AUTHRL_PID
+	[quiet]=$QUIET_PID [me]=$(cat "$RUN/auth.pid") [me_rl]=$AUTHRL_PID
 	[user]=$(cat "$RUN/users.pid" 2>/dev/null || true)
 	[direct]="" [forward]=$FWD_PID [fwdhdr]=$FWDH_PID [proxy]=$PROXY_PID)
 # The upstream side of the plugin targets: gerbang-echo and the stack's
@@ -476,7 +492,7 @@ measure() {
 # The bare libfcgi floor and the targets held to it (and /v1/me with its
 # bucket) are interleaved the same way.
 BAR_NAMES=(forward fwdhdr proxy)
-RL_NAMES=(fcgi healthz me me_rl)
+RL_NAMES=(fcgi healthz quiet me me_rl)
 [ -f "$RUN/users.pid" ] && RL_NAMES+=(user)
 HALF=$(((SECS + 1) / 2))
 # interleaved NAME...: warm-up and first halves in order, second halves back.
@@ -570,7 +586,7 @@ echo "         bench nginx workers $(ps --no-headers --ppid "$(cat "$B/nginx.pid
 	"bare-fcgi and bare-forward threads 4, gerbang-echo threads ${GERBANG_ECHO_THREADS:-16}"
 echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up; two halves of" \
 	"${HALF}s in the order a b c c b a"
-echo "         for bare libfcgi, /healthz, /v1/me, /v1/me +rl, /v1/users/{id} and for forward," \
+echo "         for bare libfcgi, /healthz, /healthz quiet, /v1/me, /v1/me +rl, /v1/users/{id} and for forward," \
 	"forward+hdrs, proxy; wrk, nginx and the programs share the same CPUs"
 echo
 printf '%-14s %10s %7s %7s %9s %8s %7s %10s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" \
@@ -599,6 +615,8 @@ echo "/healthz vs bare libfcgi: $(ratio "${RPS[healthz]}" "${RPS[fcgi]}") (bar 0
 echo "/v1/me (JWT verify) vs bare libfcgi: $(ratio "${RPS[me]}" "${RPS[fcgi]}") (bar 0.75x)"
 [ -z "${RPS[user]:-}" ] ||
 	echo "/v1/users/{id} (JWT + tenant transaction + query) vs bare libfcgi: $(ratio "${RPS[user]}" "${RPS[fcgi]}") (bar 0.35x)"
+echo "/healthz with metrics and access log vs the same with both off:" \
+	"$(ratio "${RPS[healthz]}" "${RPS[quiet]}") (bar 0.95x)"
 echo "/v1/me with a rate-limit class that never trips vs the same without:" \
 	"$(ratio "${RPS[me_rl]}" "${RPS[me]}") (bar 0.7x)"
 echo "gerbang-proxy vs bare forwarder: $(ratio "${RPS[proxy]}" "${RPS[forward]}") (bar 0.8x)"

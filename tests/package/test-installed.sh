@@ -56,7 +56,7 @@ set -u
 set -o pipefail
 
 PKG=gerbang
-PROGRAMS=(health auth users proxy)   # the FastCGI programs, each with its socket
+PROGRAMS=(health auth users proxy metrics)   # the FastCGI programs, each with its socket
 TOOLS=(migrate admin)                # the commands, no units
 RUN=/run/gerbang
 SOCK=$RUN/health.sock
@@ -767,6 +767,16 @@ if [ -n "$serve_ok" ]; then
 	check "TRACE gets nginx's 405 envelope with the security headers (got $(code trace))" \
 		eval 'test "$(code trace)" = 405 && body_has trace "{\"ok\":false," &&
 		      test "$(header trace X-Content-Type-Options)" = nosniff'
+
+	fetch metrics https://127.0.0.1/metrics
+	check "https /metrics (loopback) answers the Prometheus text (got $(code metrics))" \
+		eval 'test "$(code metrics)" = 200 &&
+		      header metrics Content-Type | grep -q "^text/plain; version=0.0.4" &&
+		      grep -q "^# TYPE gerbang_http_requests_total counter" "$WORK/metrics.body" &&
+		      grep -q "^gerbang_http_requests_total{service=\"health\",route=\"/healthz\",method=\"GET\",code=\"200\"} [1-9]" "$WORK/metrics.body" &&
+		      grep -q "^gerbang_build_info{version=\"$UPSTREAM\"" "$WORK/metrics.body"'
+	check "the counters live in /run/gerbang/metrics.v1.shm (gerbang, 0660)" \
+		test "$(stat -c %U:%a /run/gerbang/metrics.v1.shm 2>/dev/null)" = gerbang:660
 
 	fetch version https://127.0.0.1/version
 	check "https /version answers 200 with version $UPSTREAM" \

@@ -12,6 +12,7 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_hmac \
 	tests/unit/test_gb_jwt \
 	tests/unit/test_gb_log \
+	tests/unit/test_gb_metrics \
 	tests/unit/test_gb_password \
 	tests/unit/test_gb_plugin \
 	tests/unit/test_gb_ratelimit \
@@ -74,6 +75,10 @@ tests_unit_test_gb_jwt_LDADD = $(GB_UNIT_LIBS)
 tests_unit_test_gb_log_SOURCES = tests/unit/test_gb_log.c tests/unit/gb_test.h
 tests_unit_test_gb_log_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_log_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_metrics_SOURCES = tests/unit/test_gb_metrics.c tests/unit/gb_test.h
+tests_unit_test_gb_metrics_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_metrics_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_password_SOURCES = tests/unit/test_gb_password.c tests/unit/gb_test.h
 tests_unit_test_gb_password_CFLAGS = $(GB_UNIT_CFLAGS)

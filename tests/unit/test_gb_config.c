@@ -243,6 +243,9 @@ static const struct {
 	{ "RATE_LIMIT_FAIL=maybe", "RATE_LIMIT_FAIL" },
 	{ "CORS_CREDENTIALS=true", "CORS_CREDENTIALS" },
 	{ "HSTS_MAX_AGE_S=-1", "HSTS_MAX_AGE_S" },
+	{ "ACCESS_LOG_SAMPLE=1.5", "ACCESS_LOG_SAMPLE" },
+	{ "ACCESS_LOG_SAMPLE=-0.1", "ACCESS_LOG_SAMPLE" },
+	{ "METRICS=yes", "METRICS" },
 };
 
 /* Decimal rates. */
@@ -496,7 +499,11 @@ START_TEST(test_print_defaults)
 	                 "Idempotency-Key, If-Match, traceparent\n"
 	                 "CORS_EXPOSE_HEADERS=X-Request-Id, RateLimit-Limit, RateLimit-Remaining, "
 	                 "RateLimit-Reset, Retry-After, Location\n"
-	                 "HSTS_MAX_AGE_S=31536000\n");
+	                 "HSTS_MAX_AGE_S=31536000\n"
+	                 "METRICS=on\n"
+	                 "METRICS_TOKEN=(unset)\n"
+	                 "ACCESS_LOG=on\n"
+	                 "ACCESS_LOG_SAMPLE=1\n");
 }
 END_TEST
 
