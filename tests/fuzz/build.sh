@@ -39,7 +39,7 @@ modules() {
 	fuzz_request | fuzz_json_body)
 		echo "gb_arena gb_err gb_url gb_buf gb_config gb_reqid gb_request" ;;
 	fuzz_traceparent) echo "gb_reqid" ;;
-	fuzz_redis_url) echo "gb_arena gb_err gb_url gb_config gb_redis" ;;
+	fuzz_redis_url) echo "gb_arena gb_buf gb_err gb_url gb_config gb_metrics gb_redis gb_time" ;;
 	fuzz_jwt) echo "gb_buf gb_hmac gb_jwt" ;;
 	fuzz_plugin) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
 	fuzz_clientip) echo "gb_clientip gb_cors gb_err" ;;
@@ -47,7 +47,8 @@ modules() {
 }
 
 # Library objects: instrumented for coverage, without libFuzzer's main.
-for m in gb_arena gb_auth gb_buf gb_config gb_err gb_hmac gb_jwt gb_plugin gb_redis gb_reqid gb_request \
+for m in gb_arena gb_auth gb_buf gb_config gb_err gb_hmac gb_jwt gb_metrics gb_plugin gb_redis \
+	gb_reqid gb_request gb_time \
 	gb_url gb_clientip gb_cors; do
 	# shellcheck disable=SC2086
 	$CC $cflags $san -fsanitize=fuzzer-no-link -c "$lib/$m.c" -o "$out/obj/$m.o"
