@@ -488,13 +488,14 @@ END_TEST
 static char *
 chain(const char *client, size_t hops)
 {
-	char *s = malloc(strlen(client) + hops * 16 + 1);
-	size_t i, len;
+	size_t size = strlen(client) + hops * 16 + 1, i, len;
+	char *s = malloc(size);
 
 	ck_assert_ptr_nonnull(s);
-	len = (size_t)sprintf(s, "%s", client);
+	len = (size_t)snprintf(s, size, "%s", client);
 	for (i = 0; i < hops; i++)
-		len += (size_t)sprintf(s + len, ", 10.0.%zu.1", i);
+		len += (size_t)snprintf(s + len, size - len, ", 10.0.%zu.1", i);
+	ck_assert_uint_lt(len, size);
 	return s;
 }
 

@@ -225,7 +225,7 @@ START_TEST(test_new_limits)
 	struct gb_cors *c = NULL;
 	struct gb_cors_result r;
 	char why[256], *s, *list;
-	size_t i, len;
+	size_t i, len, size;
 
 	/* an origin of exactly GB_CORS_ORIGIN_MAX bytes */
 	s = long_origin(GB_CORS_ORIGIN_MAX);
@@ -255,32 +255,34 @@ START_TEST(test_new_limits)
 	free(s);
 
 	/* GB_CORS_ORIGINS_MAX origins, and one more */
-	list = malloc((GB_CORS_ORIGINS_MAX + 1) * 32);
+	size = (GB_CORS_ORIGINS_MAX + 1) * 32;
+	list = malloc(size);
 	ck_assert_ptr_nonnull(list);
 	for (i = 0, len = 0; i < GB_CORS_ORIGINS_MAX; i++)
-		len += (size_t)sprintf(list + len, "https://o%zu.example ", i);
+		len += (size_t)snprintf(list + len, size - len, "https://o%zu.example ", i);
 	o.origins = list;
 	ck_assert_int_eq(gb_cors_new(&o, &c, why, sizeof(why)), GB_OK);
 	gb_cors_check(c, "GET", "https://o63.example", NULL, NULL, NULL, &r);
 	ck_assert_int_eq(r.kind, GB_CORS_ALLOWED);
 	gb_cors_free(c);
-	sprintf(list + len, "https://o%zu.example", i);
+	snprintf(list + len, size - len, "https://o%zu.example", i);
 	ck_assert_int_eq(gb_cors_new(&o, &c, why, sizeof(why)), GB_EINVAL);
 	ck_assert_str_eq(why, "origins entry 65 \"https://o64.example\": more than 64 origins");
 	free(list);
 
 	/* header names: GB_CORS_NAMES_MAX, one more, a long one */
 	o.origins = APP;
-	list = malloc((GB_CORS_NAMES_MAX + 1) * 16);
+	size = (GB_CORS_NAMES_MAX + 1) * 16;
+	list = malloc(size);
 	ck_assert_ptr_nonnull(list);
 	for (i = 0, len = 0; i < GB_CORS_NAMES_MAX; i++)
-		len += (size_t)sprintf(list + len, "X-H%zu,", i);
+		len += (size_t)snprintf(list + len, size - len, "X-H%zu,", i);
 	o.allow_headers = list;
 	ck_assert_int_eq(gb_cors_new(&o, &c, why, sizeof(why)), GB_OK);
 	gb_cors_check(c, "OPTIONS", APP, "GET", "x-h63, X-H0", "GET", &r);
 	ck_assert_int_eq(r.kind, GB_CORS_PREFLIGHT_OK);
 	gb_cors_free(c);
-	sprintf(list + len, "X-H%zu", i);
+	snprintf(list + len, size - len, "X-H%zu", i);
 	ck_assert_int_eq(gb_cors_new(&o, &c, why, sizeof(why)), GB_EINVAL);
 	ck_assert_str_eq(why, "allow_headers entry 65 \"X-H64\": more than 64 names");
 	free(list);
@@ -514,16 +516,17 @@ START_TEST(test_check_acrh_limits)
 {
 	struct gb_cors_result r;
 	char *acrh;
-	size_t i, len;
+	size_t i, len, size;
 
 	/* GB_CORS_ACRH_NAMES_MAX names, and one more */
-	acrh = malloc((GB_CORS_ACRH_NAMES_MAX + 1) * 16);
+	size = (GB_CORS_ACRH_NAMES_MAX + 1) * 16;
+	acrh = malloc(size);
 	ck_assert_ptr_nonnull(acrh);
 	for (i = 0, len = 0; i < GB_CORS_ACRH_NAMES_MAX; i++)
-		len += (size_t)sprintf(acrh + len, "%sif-match", i ? "," : "");
+		len += (size_t)snprintf(acrh + len, size - len, "%sif-match", i ? "," : "");
 	gb_cors_check(cors[C_LIST], "OPTIONS", APP, "GET", acrh, "GET", &r);
 	ck_assert_int_eq(r.kind, GB_CORS_PREFLIGHT_OK);
-	strcpy(acrh + len, ",if-match");
+	snprintf(acrh + len, size - len, ",if-match");
 	gb_cors_check(cors[C_LIST], "OPTIONS", APP, "GET", acrh, "GET", &r);
 	ck_assert_int_eq(r.kind, GB_CORS_REFUSED);
 	ck_assert_uint_eq(r.n, 1);
