@@ -503,17 +503,14 @@ static enum gb_err
 rate_limit(struct gb_ctx *c, const struct gb_plugin *p)
 {
 	struct gb_rl_class cls = { .name = "plugin" };
-	char key[256];
+	char caller[192], key[256];
 
 	if (!p->has_rate_limit)
 		return gb_rate_limit(c, NULL, NULL, NULL);
 	cls.rate = p->rate;
 	cls.capacity = p->capacity;
 	cls.fail_closed = c->cfg->rate_limit_fail != 0;
-	if (c->authenticated)
-		snprintf(key, sizeof(key), "%s:u:%s:%s", p->name, c->company_id, c->auth.sub);
-	else
-		snprintf(key, sizeof(key), "%s:ip:%s", p->name, gb_ctx_client_ip(c));
+	snprintf(key, sizeof(key), "%s:%s", p->name, gb_ctx_caller(c, caller, sizeof(caller)));
 	return gb_rate_limit(c, "plugin", &cls, key);
 }
 

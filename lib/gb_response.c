@@ -90,8 +90,8 @@ put_header(struct gb_buf *out, const char *name, const char *value)
 	gb_buf_append(out, "\r\n", 2);
 }
 
-int
-gb_resp_head(const struct gb_resp *r, struct gb_buf *out)
+static int
+head(const struct gb_resp *r, struct gb_buf *out, const char *default_type, bool with_length)
 {
 	int status = r->status >= 0 && r->status <= 999 ? r->status : 500;
 	size_t i;
@@ -102,12 +102,26 @@ gb_resp_head(const struct gb_resp *r, struct gb_buf *out)
 	gb_buf_putc(out, ' ');
 	gb_buf_puts(out, gb_status_reason(status));
 	gb_buf_append(out, "\r\n", 2);
-	put_header(out, "Content-Type",
-	           r->content_type != NULL ? r->content_type : "application/json");
+	put_header(out, "Content-Type", r->content_type != NULL ? r->content_type : default_type);
 	for (i = 0; i < r->nheaders; i++)
 		put_header(out, r->headers[i].name, r->headers[i].value);
-	gb_buf_append(out, "Content-Length: ", 16);
-	gb_buf_put_u64(out, (unsigned long long)r->body.len);
-	gb_buf_append(out, "\r\n\r\n", 4);
+	if (with_length) {
+		gb_buf_append(out, "Content-Length: ", 16);
+		gb_buf_put_u64(out, (unsigned long long)r->body.len);
+		gb_buf_append(out, "\r\n", 2);
+	}
+	gb_buf_append(out, "\r\n", 2);
 	return gb_buf_failed(out) ? -1 : 0;
+}
+
+int
+gb_resp_head(const struct gb_resp *r, struct gb_buf *out)
+{
+	return head(r, out, "application/json", true);
+}
+
+int
+gb_resp_head_stream(const struct gb_resp *r, struct gb_buf *out)
+{
+	return head(r, out, "application/octet-stream", false);
 }

@@ -44,4 +44,8 @@ const char *gb_status_reason(int status);
  * Content-Length included.  Returns 0 or -1 (out failed). */
 int gb_resp_head(const struct gb_resp *r, struct gb_buf *out);
 
+/* The same for a response streamed without a known length: no
+ * Content-Length, and application/octet-stream when no type is set. */
+int gb_resp_head_stream(const struct gb_resp *r, struct gb_buf *out);
+
 #endif

@@ -178,25 +178,17 @@ int
 gb_stream_begin(struct gb_ctx *c, int status, const char *content_type)
 {
 	struct gb_resp *r = &c->resp;
-	struct gb_buf head = GB_BUF_INIT;
-	size_t i;
-	int rc;
 
 	if (c->streaming)
 		return -1;
 	r->status = status;
 	r->content_type = content_type;
 	edge_headers(c);
-	gb_buf_printf(&head, "Status: %d %s\r\nContent-Type: %s\r\n", status,
-	              gb_status_reason(status),
-	              content_type != NULL ? content_type : "application/octet-stream");
-	for (i = 0; i < r->nheaders; i++)
-		gb_buf_printf(&head, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
-	gb_buf_puts(&head, "\r\n");
 	c->streaming = true;
-	rc = gb_buf_failed(&head) ? -1 : io_write(c->io, head.data, head.len);
-	gb_buf_free(&head);
-	return rc;
+	gb_buf_reset(c->head);
+	if (gb_resp_head_stream(r, c->head) != 0)
+		return -1;
+	return io_write(c->io, c->head->data, c->head->len);
 }
 
 int
@@ -288,6 +280,16 @@ gb_ctx_client_ip(struct gb_ctx *c)
 	return c->client_ip;
 }
 
+const char *
+gb_ctx_caller(struct gb_ctx *c, char *buf, size_t size)
+{
+	if (c->authenticated)
+		snprintf(buf, size, "u:%s:%s", c->company_id, c->auth.sub);
+	else
+		snprintf(buf, size, "ip:%s", gb_ctx_client_ip(c));
+	return buf;
+}
+
 enum gb_err
 gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl_class *fallback,
               const char *key)
@@ -311,13 +313,8 @@ gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl_class *fall
 		gb_fail(c, 500, "internal error", NULL);
 		return GB_ECONFIG;
 	}
-	if (key == NULL) {
-		if (c->authenticated)
-			snprintf(who, sizeof(who), "u:%s:%s", c->company_id, c->auth.sub);
-		else
-			snprintf(who, sizeof(who), "ip:%s", gb_ctx_client_ip(c));
-		key = who;
-	}
+	if (key == NULL)
+		key = gb_ctx_caller(c, who, sizeof(who));
 	r = gb_ctx_redis(c);
 	if (r != NULL)
 		e = gb_rl_take(r, c->edge->rl_prefix, cls, key, 1, &d);
@@ -485,6 +482,7 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 	enum gb_err e;
 
 	gb_resp_reset(&c->resp);
+	c->head = head;
 	c->company_id = NULL;
 	c->authenticated = false;
 	c->io = io;

@@ -69,6 +69,7 @@ struct gb_ctx {
 	struct gb_redis *redis_handle;  /* use gb_ctx_redis() */
 	/* private to the pipeline */
 	void *io;
+	struct gb_buf *head;            /* the thread's buffer for headers */
 	bool streaming;                 /* headers sent by gb_stream_begin */
 	uint64_t streamed;              /* body bytes sent since */
 	const char *upstream;           /* for the access log, when proxied */
@@ -114,11 +115,14 @@ enum gb_err gb_authorize(struct gb_ctx *c, unsigned roles);
  * none.  Worked out on first use. */
 const char *gb_ctx_client_ip(struct gb_ctx *c);
 
+/* Who is calling, as a rate-limit key: "u:COMPANY:USER" when
+ * authenticated, else "ip:CLIENT-ADDRESS"; written into buf, returned. */
+const char *gb_ctx_caller(struct gb_ctx *c, char *buf, size_t size);
+
 /* Takes a token for this request from the rate-limit class name (the
  * caller's company's override of it if there is one; fallback when the
  * table has no such class, e.g. a plugin's manifest class; NULL name:
- * "default") from the bucket of key (NULL: the caller, "u:COMPANY:USER"
- * when authenticated, else "ip:CLIENT-ADDRESS").  GB_OK: go on; the
+ * "default") from the bucket of key (NULL: the caller, gb_ctx_caller).  GB_OK: go on; the
  * response will carry RateLimit-Limit/-Remaining/-Reset of the tightest
  * bucket met.  Otherwise the envelope is set and returned: GB_ELIMIT, 429
  * with Retry-After; GB_EREDIS, 503, when Redis could not answer and the
