@@ -17,6 +17,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "gb_url.h"
+
 #define UUID_LEN 36
 #define SHOW_MAX 40                   /* file text quoted in messages */
 #define SHOW_FILE_MAX 200
@@ -90,20 +92,15 @@ static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
 static void
 sha_make(void)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	if (EVP_Digest(script, sizeof(script) - 1, md, &n, EVP_sha1(), NULL) != 1 || n != 20) {
 		ERR_clear_error();
 		script_sha[0] = '\0';
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		script_sha[2 * i] = hex[md[i] >> 4];
-		script_sha[2 * i + 1] = hex[md[i] & 15];
-	}
-	script_sha[2 * n] = '\0';
+	gb_hex_encode(md, n, script_sha);
 }
 
 const char *

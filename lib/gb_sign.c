@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "gb_hmac.h"
+#include "gb_url.h"
 
 #define MAC_LEN GB_HMAC_SHA256_LEN
 #define TS_DIGITS_MAX 18             /* below INT64_MAX, far past any clock */
@@ -26,32 +27,6 @@ enum check {
 	C_CONTROL,       /* a control byte in a field: the request's */
 	C_TIMESTAMP,     /* not canonical decimal: the request's */
 };
-
-static const char hexdigits[] = "0123456789abcdef";
-
-static void
-to_hex(const unsigned char *b, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hexdigits[b[i] >> 4];
-		out[2 * i + 1] = hexdigits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* The fields in canonical order. */
 static void
@@ -100,7 +75,7 @@ check_input(const struct gb_sign_input *in)
 	for (i = 0; i < 8; i++)
 		if (f[i] == NULL)
 			return C_NULL;
-	if (strlen(in->body_sha256) != 64 || strspn(in->body_sha256, hexdigits) != 64)
+	if (strlen(in->body_sha256) != 64 || strspn(in->body_sha256, "0123456789abcdef") != 64)
 		return C_BODY_HASH;
 	for (i = 0; i < 8; i++)
 		for (s = (const unsigned char *)f[i]; *s != '\0'; s++)
@@ -152,7 +127,7 @@ gb_sign(const void *key, size_t keylen, const struct gb_sign_input *in, char out
 		return GB_EINVAL;
 	if ((e = mac(key, keylen, in, md)) != GB_OK)
 		return e;
-	to_hex(md, MAC_LEN, out);
+	gb_hex_encode(md, MAC_LEN, out);
 	OPENSSL_cleanse(md, sizeof(md));
 	return GB_OK;
 }
@@ -183,8 +158,8 @@ gb_sign_verify(const void *key, size_t keylen, const struct gb_sign_input *in,
 	if (signature_hex == NULL || strlen(signature_hex) != 2 * MAC_LEN)
 		return GB_EUNAUTH;
 	for (i = 0; i < MAC_LEN; i++) {
-		hi4 = hex_value(signature_hex[2 * i]);
-		lo4 = hex_value(signature_hex[2 * i + 1]);
+		hi4 = gb_hex_value((unsigned char)signature_hex[2 * i]);
+		lo4 = gb_hex_value((unsigned char)signature_hex[2 * i + 1]);
 		if (hi4 < 0 || lo4 < 0)
 			return GB_EUNAUTH;
 		got[i] = (unsigned char)(hi4 << 4 | lo4);
@@ -217,7 +192,7 @@ gb_sha256_hex(const void *data, size_t n, char out[65])
 	}
 	if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		return GB_ENOMEM;
-	to_hex(md, 32, out);
+	gb_hex_encode(md, 32, out);
 	return GB_OK;
 }
 
@@ -267,7 +242,7 @@ gb_sha256_final_hex(struct gb_sha256 *h, char out[65])
 	h->ok = EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1;
 	if (!ok)
 		return GB_ENOMEM;
-	to_hex(md, 32, out);
+	gb_hex_encode(md, 32, out);
 	return GB_OK;
 }
 

@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-static int
-hexval(unsigned char c)
+int
+gb_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -13,6 +13,19 @@ hexval(unsigned char c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+void
+gb_hex_encode(const unsigned char *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 ssize_t
@@ -25,8 +38,8 @@ gb_url_decode(char *dst, const char *src, size_t n, bool plus_space)
 		unsigned char c = (unsigned char)src[i];
 
 		if (c == '%') {
-			if (n - i < 3 || (hi = hexval((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)src[i + 2])) < 0)
+			if (n - i < 3 || (hi = gb_hex_value((unsigned char)src[i + 1])) < 0 ||
+			    (lo = gb_hex_value((unsigned char)src[i + 2])) < 0)
 				goto err;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

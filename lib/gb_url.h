@@ -18,6 +18,12 @@
 #define GB_QUERY_MAX 8192
 #define GB_QUERY_PARAMS_MAX 64
 
+/* The value of one hexadecimal digit (either case), -1 for anything else. */
+int gb_hex_value(unsigned char c);
+
+/* b[0..n) as 2n lowercase hexadecimal digits and a NUL into out. */
+void gb_hex_encode(const unsigned char *b, size_t n, char *out);
+
 /* Percent-decodes src[0..n) into dst (room for n + 1 bytes), '+' as a space
  * when plus_space.  Returns the decoded length, or -1 for a malformed escape
  * or a decoded NUL byte; dst is NUL-terminated either way. */
