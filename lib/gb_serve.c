@@ -160,9 +160,11 @@ gb_body_object(struct gb_ctx *c, const char *const *allowed, json_t **errors)
 void
 gb_fail_req(struct gb_ctx *c, const struct gb_req_error *e)
 {
-	int status = e->err == GB_ETOOBIG && e->field != NULL &&
-	             (strcmp(e->field, "path") == 0 || strcmp(e->field, "query") == 0)
-	             ? 414 : gb_err_status(e->err);
+	const char *f = e->field != NULL ? e->field : "";
+	int status = e->err == GB_ETOOBIG && (strcmp(f, "path") == 0 || strcmp(f, "query") == 0)
+	             ? 414 :
+	             /* fewer bytes than Content-Length: the client's doing, not ours */
+	             e->err == GB_EIO && strcmp(f, "body") == 0 ? 400 : gb_err_status(e->err);
 	json_t *errors = NULL;
 
 	if (status >= 500) {

@@ -59,3 +59,20 @@ def test_bad_arguments(stack):
     assert run(stack, {}, "--bogus").returncode == 64
     v = run(stack, {}, "--version")
     assert v.returncode == 0 and v.stdout.startswith(b"gerbang-health ")
+
+
+def test_body_shorter_than_its_length_is_400(stack):
+    """A body that ends before Content-Length is the client's fault: 400,
+    not an internal error."""
+    prog = stack.build / "fcgi" / "gerbang-auth"
+    env = dict(line.split("=", 1) for line in stack.ctl("env").stdout.splitlines())
+    env.update({k: v for k, v in os.environ.items()
+                if k in ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")})
+    env.update({"REQUEST_METHOD": "POST", "REQUEST_URI": "/v1/auth/login",
+                "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": "100",
+                "REMOTE_ADDR": "127.0.0.1"})
+    p = subprocess.run([str(prog)], env=env, input=b'{"company":', capture_output=True,
+                       timeout=30)
+    head, body = p.stdout.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"Status: 400 "), p
+    assert b'"message":"the request body ended early"' in body
