@@ -171,7 +171,13 @@ case $PROXY_EXE in
 esac
 PROXY_RSS_IDLE=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PROXY_PID/status")
 
-"$BARE" "$B/bare.sock" 4 </dev/null >"$B/bare-fcgi.log" 2>&1 &
+# Every program under test runs in a session of its own (setsid), as the
+# stack's programs do and as systemd runs each in a unit of its own: with
+# the kernel's scheduler autogroups (sched_autogroup_enabled), a process
+# left in this script's session would share wrk's CPU group, and be
+# scheduled unlike the programs it is compared with (15-20% apart in
+# req/s on this 2-core machine for two identical gerbang-health).
+setsid "$BARE" "$B/bare.sock" 4 </dev/null >"$B/bare-fcgi.log" 2>&1 &
 BARE_PID=$!
 # A second gerbang-auth with rate limiting on, its default class far beyond
 # what wrk can ask: every request pays its bucket's Redis round trip and
@@ -182,7 +188,7 @@ EOF
 (
 	while IFS= read -r kv; do export "${kv?}"; done < <("$SRC/scripts/stack" env "$D")
 	export RATE_LIMIT=on RATE_LIMIT_FILE=$B/ratelimit.json CORS_ORIGINS=
-	exec "$BUILD/fcgi/gerbang-auth" --listen "unix:$B/auth-rl.sock"
+	exec setsid "$BUILD/fcgi/gerbang-auth" --listen "unix:$B/auth-rl.sock"
 ) </dev/null >"$B/auth-rl.log" 2>&1 &
 AUTHRL_PID=$!
 # A second gerbang-health with metrics and the access log off: what both
@@ -190,16 +196,16 @@ AUTHRL_PID=$!
 (
 	while IFS= read -r kv; do export "${kv?}"; done < <("$SRC/scripts/stack" env "$D")
 	export METRICS=off ACCESS_LOG=off RATE_LIMIT=off CORS_ORIGINS=
-	exec "$BUILD/fcgi/gerbang-health" --listen "unix:$B/health-quiet.sock"
+	exec setsid "$BUILD/fcgi/gerbang-health" --listen "unix:$B/health-quiet.sock"
 ) </dev/null >"$B/health-quiet.log" 2>&1 &
 QUIET_PID=$!
-"$FWD" "$B/forward.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward/ 4 </dev/null \
+setsid "$FWD" "$B/forward.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward/ 4 </dev/null \
 	>"$B/bare-forward.log" 2>&1 &
 FWD_PID=$!
 # The headers gerbang-proxy sends in gateway_verified mode for a request
 # that has none of the plugin's forward_headers, at their real sizes; the
 # signature cannot verify, which costs the echo the same one HMAC.
-"$FWD" "$B/forward-h.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward-h/ 4 \
+setsid "$FWD" "$B/forward-h.sock" "http://127.0.0.1:$ECHO_PORT/" /floor/forward-h/ 4 \
 	"X-Request-Id: 0123456789abcdef0123456789abcdef" \
 	"traceparent: 00-0123456789abcdef0123456789abcdef-0123456789abcdef-00" \
 	"X-Forwarded-For: 127.0.0.1" "X-Forwarded-Proto: http" "X-Plugin-Name: echo" \
