@@ -439,12 +439,22 @@ declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID
 ECHO_PID=$(cat "$RUN/echo.pid")
 STACK_NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$RUN/nginx.pid")" | head -n 1 | tr -d ' ')
 [ -n "$STACK_NGINX_WORKER" ] || die "the stack's nginx has no worker"
-upstream_ticks() { echo $(($(cpu_ticks "$ECHO_PID") + $(cpu_ticks "$STACK_NGINX_WORKER"))); }
+REDIS_PID=$(cat "$RUN/redis.pid")
+# upstream_ticks NAME: CPU ticks so far of what NAME's program waits on:
+# gerbang-echo and its nginx for the plugin targets, Redis for /v1/me +rl.
+upstream_ticks() {
+	if [ "$1" = me_rl ]; then
+		cpu_ticks "$REDIS_PID"
+	else
+		echo $(($(cpu_ticks "$ECHO_PID") + $(cpu_ticks "$STACK_NGINX_WORKER")))
+	fi
+}
 # us of CPU per request: ticks, requests.
 us_per_req() { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else printf "-" }'; }
 
 declare -A RPS P50 P99 REQS ERRS NGX_CPU PROG_CPU UP_CPU
 declare -A IS_PLUGIN=([direct]=1 [forward]=1 [fwdhdr]=1 [proxy]=1)
+declare -A HAS_UPSTREAM=([direct]=1 [forward]=1 [fwdhdr]=1 [proxy]=1 [me_rl]=1)
 # Totals over a target's measured runs: seconds, request-weighted sums of
 # p50 and p99, CPU ticks of the bench nginx worker, the program and the
 # upstream side, non-2xx responses and socket errors.
@@ -473,11 +483,11 @@ measure() {
 	local n=$1 out=$3 ng0 pr0=0 up0=0 p50 p99 reqs non sock dur
 	ng0=$(cpu_ticks "$NGINX_WORKER")
 	[ -z "${PROG_PID[$n]}" ] || pr0=$(cpu_ticks "${PROG_PID[$n]}")
-	[ -z "${IS_PLUGIN[$n]:-}" ] || up0=$(upstream_ticks)
+	[ -z "${HAS_UPSTREAM[$n]:-}" ] || up0=$(upstream_ticks "$n")
 	wrk_run "$n" "${URL[$n]}" "$2" "$out"
 	T_NGX[$n]=$((${T_NGX[$n]:-0} + $(cpu_ticks "$NGINX_WORKER") - ng0))
 	[ -z "${PROG_PID[$n]}" ] || T_PROG[$n]=$((${T_PROG[$n]:-0} + $(cpu_ticks "${PROG_PID[$n]}") - pr0))
-	[ -z "${IS_PLUGIN[$n]:-}" ] || T_UP[$n]=$((${T_UP[$n]:-0} + $(upstream_ticks) - up0))
+	[ -z "${HAS_UPSTREAM[$n]:-}" ] || T_UP[$n]=$((${T_UP[$n]:-0} + $(upstream_ticks "$n") - up0))
 	read -r _ p50 p99 reqs non sock dur <"$out.v"
 	REQS[$n]=$((${REQS[$n]:-0} + reqs))
 	T_NON[$n]=$((${T_NON[$n]:-0} + non))
@@ -489,27 +499,30 @@ measure() {
 	if [ "$n" = proxy ]; then PROXY_RSS_RUN=$(rss_kib "$PROXY_PID"); fi
 }
 
-# Every target: a warm-up, then SECS measured.  The targets the proxy's
-# bar compares (forward, forward+hdrs, proxy) run in two halves in the
-# order forward, forward+hdrs, proxy, proxy, forward+hdrs, forward: other
-# load on the machine while they run (a shared 2-core box) then weighs on
-# each about equally.  Their latencies are the request-weighted mean of the
-# two halves' percentiles.
-# The bare libfcgi floor and the targets held to it (and /v1/me with its
-# bucket) are interleaved the same way.
+# Every target: a warm-up, then SECS measured.  The targets a bar compares
+# run in slices of SLICE seconds, in turns whose order alternates: a b c,
+# c b a, a b c, ...  Other load on the machine (a shared 2-core box) and
+# the slow drifts of its scheduling then weigh on each about equally, and
+# a run that happened to go badly is one slice of several.  Their latencies
+# are the request-weighted mean of the slices' percentiles.
+#   BAR_NAMES: the proxy and the forwarders it is held to;
+#   RL_NAMES: the bare libfcgi floor, the targets held to it, the quiet
+#   /healthz and /v1/me with its bucket.
 BAR_NAMES=(forward fwdhdr proxy)
 RL_NAMES=(fcgi healthz quiet me me_rl)
 [ -f "$RUN/users.pid" ] && RL_NAMES+=(user)
-HALF=$(((SECS + 1) / 2))
-# interleaved NAME...: warm-up and first halves in order, second halves back.
+SLICE=2
+NSLICES=$(((SECS + SLICE - 1) / SLICE))
+[ $NSLICES -ge 2 ] || NSLICES=2
+# interleaved NAME...: the warm-ups, then NSLICES turns of SLICE seconds.
 interleaved() {
-	local names=("$@") i
-	for n in "${names[@]}"; do
-		warm "$n"
-		measure "$n" $HALF "$B/wrk-$n-1.txt"
-	done
-	for ((i = ${#names[@]} - 1; i >= 0; i--)); do
-		measure "${names[$i]}" $HALF "$B/wrk-${names[$i]}-2.txt"
+	local names=("$@") i k
+	for n in "${names[@]}"; do warm "$n"; done
+	for ((k = 0; k < NSLICES; k++)); do
+		for ((i = 0; i < ${#names[@]}; i++)); do
+			n=${names[$((k % 2 == 0 ? i : ${#names[@]} - 1 - i))]}
+			measure "$n" $SLICE "$B/wrk-$n-$k.txt"
+		done
 	done
 }
 for n in "${NAMES[@]}"; do
@@ -526,7 +539,7 @@ for n in "${NAMES[@]}"; do
 	NGX_CPU[$n]=$(us_per_req "${T_NGX[$n]}" "${REQS[$n]}")
 	PROG_CPU[$n]=- UP_CPU[$n]=-
 	[ -z "${PROG_PID[$n]}" ] || PROG_CPU[$n]=$(us_per_req "${T_PROG[$n]}" "${REQS[$n]}")
-	[ -z "${IS_PLUGIN[$n]:-}" ] || UP_CPU[$n]=$(us_per_req "${T_UP[$n]}" "${REQS[$n]}")
+	[ -z "${HAS_UPSTREAM[$n]:-}" ] || UP_CPU[$n]=$(us_per_req "${T_UP[$n]}" "${REQS[$n]}")
 	ERRS[$n]=""
 	[ "${T_NON[$n]}" = 0 ] || ERRS[$n]+="non-2xx=${T_NON[$n]} "
 	[ "${T_SOCK[$n]}" = 0 ] || ERRS[$n]+="socket=${T_SOCK[$n]} "
@@ -590,8 +603,8 @@ echo "machine: nproc $(nproc), $(awk -F': ' '/^model name/ { print $2; exit }' /
 echo "         bench nginx workers $(ps --no-headers --ppid "$(cat "$B/nginx.pid")" | wc -l)," \
 	"gerbang-health threads $THREADS (GERBANG_THREADS; /proc: $(proc_threads "$HEALTH_PID") incl. main)," \
 	"bare-fcgi and bare-forward threads 4, gerbang-echo threads ${GERBANG_ECHO_THREADS:-16}"
-echo "         wrk -t$WRK_THREADS -c$CONNS -d${SECS}s --latency after a ${WARM}s warm-up; two halves of" \
-	"${HALF}s in the order a b c c b a"
+echo "         wrk -t$WRK_THREADS -c$CONNS --latency after a ${WARM}s warm-up; ${SECS}s per target, the compared" \
+	"ones in $NSLICES slices of ${SLICE}s in turns a b c, c b a, ..."
 echo "         for bare libfcgi, /healthz, /healthz quiet, /v1/me, /v1/me +rl, /v1/users/{id} and for forward," \
 	"forward+hdrs, proxy; wrk, nginx and the programs share the same CPUs"
 echo
@@ -609,7 +622,7 @@ done
 echo "(us/r: CPU microseconds, user+system, per request of the measured run, of the bench"
 echo " nginx worker, of the FastCGI program (forward, forward+hdrs: bare-forward; proxy:"
 echo " gerbang-proxy) and of the upstream side (gerbang-echo + the stack's nginx worker in"
-echo " front of it); less sensitive than req/s to a shared machine)"
+echo " front of it; for /v1/me +rl, Redis); less sensitive than req/s to a shared machine)"
 echo "direct: bench nginx proxy_pass (keep-alive) -> echo; forward: bench nginx -> bare-forward"
 echo " (libfcgi + libcurl, nothing else) -> echo; forward+hdrs: the same sending the 10 headers"
 echo " gerbang-proxy adds; proxy: bench nginx -> gerbang-proxy (/v1/plugins/echo, gateway_verified:"
