@@ -412,6 +412,26 @@ known_method(const char *m)
 	return false;
 }
 
+/* allow, a route match's "GET, HEAD, POST", with OPTIONS added: the
+ * pipeline answers OPTIONS on every path a route takes (options() below).
+ * Left as it is when OPTIONS is there already or there is no room. */
+static void
+allow_options(char *allow, size_t size)
+{
+	static const char opt[] = "OPTIONS";
+	const size_t n = sizeof(opt) - 1;
+	size_t len = strlen(allow);
+	const char *p;
+
+	for (p = allow; (p = strstr(p, opt)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return;
+	if (len == 0)
+		snprintf(allow, size, "%s", opt);
+	else if (len + 2 + n < size)
+		snprintf(allow + len, size - len, ", %s", opt);
+}
+
 /* OPTIONS: a CORS preflight, or a plain question about a path's methods,
  * answered here unless a route takes every method (the proxy, whose
  * plugins may answer OPTIONS themselves).  Returns true when answered. */
@@ -446,7 +466,8 @@ options(struct gb_ctx *c)
 	}
 	if (e == GB_OK)
 		return false;           /* the route's handler answers OPTIONS */
-	gb_header(c, "Allow", allow);
+	allow_options(c->match.allow, sizeof(c->match.allow));
+	gb_header(c, "Allow", c->match.allow);
 	c->resp.status = 204;
 	return true;
 }
@@ -524,6 +545,7 @@ handle(struct gb_ctx *c, struct io *io, char *const *envp, struct gb_buf *head)
 		goto out;
 	}
 	if (e == GB_EMETHOD) {
+		allow_options(c->match.allow, sizeof(c->match.allow));
 		gb_header(c, "Allow", c->match.allow);   /* lives in c until sent */
 		gb_fail(c, 405, "method not allowed", NULL);
 		goto out;

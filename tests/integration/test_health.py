@@ -109,7 +109,7 @@ def test_log_holds_no_secrets(stack):
 def test_method_not_allowed(stack):
     r = stack.request("POST", "/healthz", body=b"{}", headers={"Content-Type": "application/json"})
     envelope_error(r, 405)
-    assert r.header("allow") == "GET, HEAD"
+    assert r.header("allow") == "GET, HEAD, OPTIONS"
 
 
 def test_head(stack):
