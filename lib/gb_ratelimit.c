@@ -774,31 +774,88 @@ class_ok(const struct gb_rl_class *cls)
 	       rate_ok(cls->rate) && cls->capacity >= 1 && cls->capacity <= GB_RL_CAPACITY_MAX;
 }
 
+/* v in decimal into buf (at least 21 bytes); its length. */
+static size_t
+put_long(char *buf, long v)
+{
+	char tmp[24];
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		buf[len++] = '-';
+	while (n > 0)
+		buf[len++] = tmp[--n];
+	buf[len] = '\0';
+	return len;
+}
+
+/* The rate as the script reads it: "%.17g" gives the double back exactly
+ * (programs keep the C locale).  Kept per thread for the last rate, as a
+ * program's requests mostly take from one class. */
+static const char *
+rate_arg(double rate, size_t *len)
+{
+	static _Thread_local double last = -1.0;
+	static _Thread_local char text[32];
+	static _Thread_local size_t text_len;
+
+	if (rate != last || text_len == 0) {
+		int n = snprintf(text, sizeof(text), "%.17g", rate);
+
+		text_len = n > 0 && (size_t)n < sizeof(text) ? (size_t)n : 0;
+		last = rate;
+	}
+	*len = text_len;
+	return text;
+}
+
 enum gb_err
 gb_rl_take(struct gb_redis *r, const char *prefix, const struct gb_rl_class *cls,
            const char *key, long cost, struct gb_rl_decision *d)
 {
-	char bucket[GB_RL_KEY_MAX + 1], rate[32], cap[24], n[24];
+	char bucket[GB_RL_KEY_MAX + 1], cap[24], n[24];
 	const char *sha = gb_rl_script_sha1();
+	const char *argv[7];
+	size_t argvlen[7], plen, nlen, klen;
 	redisReply *rep = NULL;
 	enum gb_err e = GB_EINVAL;
-	int len;
 
 	if (cls == NULL || d == NULL)
 		return GB_EINVAL;
 	if (r == NULL || key == NULL || !class_ok(cls) || cost < 1 || cost > cls->capacity)
 		goto err;
-	len = snprintf(bucket, sizeof(bucket), "%s%s:%s", prefix != NULL ? prefix : "",
-	               cls->name, key);
-	if (len < 0 || (size_t)len >= sizeof(bucket))
+	/* bucket: prefix, class name, ':', key */
+	plen = prefix != NULL ? strlen(prefix) : 0;
+	nlen = strlen(cls->name);
+	klen = strlen(key);
+	if (plen + nlen + 1 + klen >= sizeof(bucket))
 		goto err;
-	/* "%.17g" gives the double back exactly (programs keep the C locale) */
-	snprintf(rate, sizeof(rate), "%.17g", cls->rate);
-	snprintf(cap, sizeof(cap), "%ld", cls->capacity);
-	snprintf(n, sizeof(n), "%ld", cost);
+	memcpy(bucket, prefix != NULL ? prefix : "", plen);
+	memcpy(bucket + plen, cls->name, nlen);
+	bucket[plen + nlen] = ':';
+	memcpy(bucket + plen + nlen + 1, key, klen + 1);
+	argv[2] = "1";
+	argvlen[2] = 1;
+	argv[3] = bucket;
+	argvlen[3] = plen + nlen + 1 + klen;
+	argv[4] = rate_arg(cls->rate, &argvlen[4]);
+	if (argvlen[4] == 0)
+		goto err;
+	argv[5] = cap;
+	argvlen[5] = put_long(cap, cls->capacity);
+	argv[6] = n;
+	argvlen[6] = put_long(n, cost);
 	if (sha[0] != '\0') {
-		rep = gb_redis_command(r, &e, "EVALSHA %s 1 %b %s %s %s", sha, bucket,
-		                       (size_t)len, rate, cap, n);
+		argv[0] = "EVALSHA";
+		argvlen[0] = 7;
+		argv[1] = sha;
+		argvlen[1] = strlen(sha);
+		rep = gb_redis_command_argv(r, &e, 7, argv, argvlen);
 		if (rep == NULL)
 			goto err;
 		if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0) {
@@ -807,8 +864,11 @@ gb_rl_take(struct gb_redis *r, const char *prefix, const struct gb_rl_class *cls
 		}
 	}
 	if (rep == NULL) {
-		rep = gb_redis_command(r, &e, "EVAL %s 1 %b %s %s %s", script, bucket, (size_t)len,
-		                       rate, cap, n);
+		argv[0] = "EVAL";
+		argvlen[0] = 4;
+		argv[1] = script;
+		argvlen[1] = sizeof(script) - 1;
+		rep = gb_redis_command_argv(r, &e, 7, argv, argvlen);
 		if (rep == NULL)
 			goto err;
 	}

@@ -237,31 +237,56 @@ drop_if_closed(struct gb_redis *r)
 		drop(r, "connection closed by the server");
 }
 
+/* The connection to send on, set up if need be; NULL with *e set. */
+static redisContext *
+ready(struct gb_redis *r, enum gb_err *e)
+{
+	*e = GB_OK;
+	if (r->c != NULL)
+		drop_if_closed(r);
+	if (r->c == NULL && (*e = setup(r)) != GB_OK)
+		return NULL;
+	return r->c;
+}
+
+/* What a command's reply or its absence means, into *err. */
+static redisReply *
+done(struct gb_redis *r, redisReply *rep, enum gb_err e, enum gb_err *err)
+{
+	if (e == GB_OK && rep == NULL)
+		e = failure(r);
+	if (err != NULL)
+		*err = e;
+	return e == GB_OK ? rep : NULL;
+}
+
 redisReply *
 gb_redis_command(struct gb_redis *r, enum gb_err *err, const char *fmt, ...)
 {
-	redisReply *rep;
-	enum gb_err e = GB_OK;
+	redisReply *rep = NULL;
+	redisContext *c;
+	enum gb_err e;
 	va_list ap;
 
-	if (r->c != NULL)
-		drop_if_closed(r);
-	if (r->c == NULL && (e = setup(r)) != GB_OK)
-		goto err;
-	va_start(ap, fmt);
-	rep = redisvCommand(r->c, fmt, ap);
-	va_end(ap);
-	if (rep == NULL) {
-		e = failure(r);
-		goto err;
+	if ((c = ready(r, &e)) != NULL) {
+		va_start(ap, fmt);
+		rep = redisvCommand(c, fmt, ap);
+		va_end(ap);
 	}
-	if (err != NULL)
-		*err = GB_OK;
-	return rep;
-err:
-	if (err != NULL)
-		*err = e;
-	return NULL;
+	return done(r, rep, e, err);
+}
+
+redisReply *
+gb_redis_command_argv(struct gb_redis *r, enum gb_err *err, int argc, const char **argv,
+                      const size_t *argvlen)
+{
+	redisReply *rep = NULL;
+	redisContext *c;
+	enum gb_err e;
+
+	if ((c = ready(r, &e)) != NULL)
+		rep = redisCommandArgv(c, argc, argv, argvlen);
+	return done(r, rep, e, err);
 }
 
 enum gb_err

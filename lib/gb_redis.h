@@ -38,6 +38,11 @@ void gb_redis_free(struct gb_redis *r);
  * dropped and the next call reconnects.  An error reply is a reply. */
 redisReply *gb_redis_command(struct gb_redis *r, enum gb_err *err, const char *fmt, ...);
 
+/* The same with the command as argc strings of the given lengths
+ * (redisCommandArgv): nothing to parse, binary-safe. */
+redisReply *gb_redis_command_argv(struct gb_redis *r, enum gb_err *err, int argc,
+                                  const char **argv, const size_t *argvlen);
+
 /* PING within the handle's timeout: GB_OK, GB_EREDIS or GB_ETIMEOUT. */
 enum gb_err gb_redis_ping(struct gb_redis *r);
 
