@@ -324,9 +324,21 @@ edge_header(const char *name)
 	       strncasecmp(name, "ratelimit-", 10) == 0;
 }
 
+/* A Content-Length nginx can pass on: 1 to 18 digits, nothing else. */
+static bool
+length_ok(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	return n > 0 && n <= 18 && v[n] == '\0';
+}
+
 /* A response header from the upstream: kept unless hop-by-hop, ours
- * (X-Request-Id, Content-Length: we stream; the edge's), or Set-Cookie/
- * Server not listed in the plugin's forward_headers. */
+ * (X-Request-Id, the edge's), or Set-Cookie/Server not listed in the
+ * plugin's forward_headers.  Content-Length passes when it is a plain
+ * number: nginx then sends the body with it instead of chunked, and a
+ * body the upstream cuts short reaches the client as cut short (the
+ * connection closes early), never as a complete chunked one. */
 static size_t
 header_cb(char *line, size_t size, size_t n, void *arg)
 {
@@ -358,7 +370,12 @@ header_cb(char *line, size_t size, size_t n, void *arg)
 		x->content_type = value;
 		return len;
 	}
-	if (gb_header_is_hop_by_hop(name) || strcasecmp(name, "Content-Length") == 0 ||
+	if (strcasecmp(name, "Content-Length") == 0) {
+		if (length_ok(value))
+			gb_header(x->c, "Content-Length", value);
+		return len;
+	}
+	if (gb_header_is_hop_by_hop(name) ||
 	    strcasecmp(name, "X-Request-Id") == 0 || edge_header(name) ||
 	    ((strcasecmp(name, "Set-Cookie") == 0 || strcasecmp(name, "Server") == 0) &&
 	     !listed(x->p, name)))
@@ -487,9 +504,13 @@ transient(CURLcode rc)
 	       rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR;
 }
 
+/* No body byte was sent: the envelope replaces the upstream's response,
+ * headers included (a Content-Length or a cookie of the upstream's must
+ * not ride on our error). */
 static void
 fail_upstream(struct gb_ctx *c, CURLcode rc)
 {
+	c->resp.nheaders = 0;
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		gb_fail(c, 504, "the plugin timed out", NULL);
 	else

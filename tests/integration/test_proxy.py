@@ -1,6 +1,7 @@
 """gerbang-proxy through nginx, forwarding to the reference echo plugin (a
 real FastCGI program behind its own nginx server block) and to upstreams a
 test makes: spoofing, path escapes, failures, the breaker, reloads."""
+import http.client
 import json
 import socket
 import threading
@@ -217,43 +218,119 @@ def test_upstream_down_is_502_and_the_breaker_opens(stack):
         remove(stack, "down")
 
 
-def test_garbage_upstream_is_502(stack):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    port = srv.getsockname()[1]
-    stop = threading.Event()
+class RawUpstream:
+    """A plugin upstream on a socket of the test's, answering every request
+    with the bytes of reply(): garbage, or a response cut short or stalled."""
 
-    def serve():
-        srv.settimeout(0.2)
-        while not stop.is_set():
+    def __init__(self, reply):
+        self.reply = reply
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        self.srv.settimeout(0.2)
+        while not self.stop.is_set():
             try:
-                conn, _ = srv.accept()
+                conn, _ = self.srv.accept()
             except OSError:
                 continue
             with conn:
                 conn.settimeout(2)
                 try:
                     conn.recv(65536)
-                    conn.sendall(b"\x00\x01garbage\r\n\r\nnot http at all")
+                    for part in self.reply():
+                        if isinstance(part, (int, float)):
+                            self.stop.wait(part)        # a stall, bounded
+                        else:
+                            conn.sendall(part)
                 except OSError:
                     pass
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    install(stack, "junk", manifest(stack, "junk", upstream=f"http://127.0.0.1:{port}"))
+    def close(self):
+        self.stop.set()
+        self.thread.join(10)
+        self.srv.close()
+
+
+def first_answer(stack, path, seconds=10):
+    """The first answer of the proxy to path that is not the 404 of a
+    manifest it has not loaded yet."""
+    deadline = time.monotonic() + seconds
+    r = stack.get(path)
+    while r.status == 404 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        r = stack.get(path)
+    return r
+
+
+def test_garbage_upstream_is_502(stack):
+    up = RawUpstream(lambda: [b"\x00\x01garbage\r\n\r\nnot http at all"])
+    install(stack, "junk", manifest(stack, "junk", upstream=f"http://127.0.0.1:{up.port}"))
     try:
-        deadline = time.monotonic() + 10
-        r = stack.get("/v1/plugins/junk/x")
-        while r.status == 404 and time.monotonic() < deadline:
-            time.sleep(0.2)
-            r = stack.get("/v1/plugins/junk/x")
-        envelope_error(r, 502)
+        envelope_error(first_answer(stack, "/v1/plugins/junk/x"), 502)
     finally:
         remove(stack, "junk")
-        stop.set()
-        t.join(5)
-        srv.close()
+        up.close()
+
+
+def test_stalled_upstream_504_carries_none_of_its_headers(stack):
+    """Headers came, then nothing: the 504 envelope is ours alone."""
+    up = RawUpstream(lambda: [b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                              b"Content-Length: 100\r\nX-Leak: upstream\r\n\r\n", 3.0])
+    install(stack, "stall", manifest(stack, "stall", upstream=f"http://127.0.0.1:{up.port}",
+                                     timeout_ms=1000))
+    try:
+        r = first_answer(stack, "/v1/plugins/stall/x")
+        envelope_error(r, 504)
+        assert r.header("x-leak") is None
+        assert int(r.header("content-length")) == len(r.body)
+    finally:
+        remove(stack, "stall")
+        up.close()
+
+
+def test_upstream_content_length_passes_and_a_cut_body_shows(stack, token):
+    r = call(stack, token, "/v1/plugins/echo/len")
+    assert r.status == 200
+    assert r.header("transfer-encoding") is None
+    assert int(r.header("content-length")) == len(r.body)
+
+    up = RawUpstream(lambda: [b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                              b"Content-Length: 100\r\nConnection: close\r\n\r\n0123456789"])
+    install(stack, "cut", manifest(stack, "cut", upstream=f"http://127.0.0.1:{up.port}"))
+    try:
+        deadline = time.monotonic() + 10
+        while True:         # until the proxy has the manifest: then reading fails
+            try:
+                r = stack.get("/v1/plugins/cut/x")
+            except http.client.IncompleteRead as e:
+                assert e.partial == b"0123456789"
+                break
+            assert r.status == 404 and time.monotonic() < deadline, r
+            time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", stack.http_port), timeout=10) as s:
+            s.sendall(b"GET /v1/plugins/cut/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Connection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert b" 200 " in head.split(b"\r\n")[0]
+        assert b"content-length: 100" in head.lower()
+        assert b"transfer-encoding" not in head.lower()
+        # the client can tell: 10 bytes of the 100 announced, then the close
+        assert body == b"0123456789"
+    finally:
+        remove(stack, "cut")
+        up.close()
 
 
 def test_bad_manifest_keeps_the_last_good_registry(stack, token):
