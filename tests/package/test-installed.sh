@@ -12,8 +12,9 @@
 #   2. checks the user, every program, unit, man page and migration, the
 #      tmpfiles directory, the conffiles, the token key
 #      /etc/gerbang/jwt-secret, the empty plugin directory
-#      /etc/gerbang/plugins.d and the example plugin upstream
-#      /usr/libexec/gerbang/gerbang-echo;
+#      /etc/gerbang/plugins.d, the example plugin upstream
+#      /usr/libexec/gerbang/gerbang-echo, and the API description
+#      /usr/share/gerbang/openapi.json with the /docs page and its Swagger UI;
 #   3. starts a private PostgreSQL cluster (initdb as postgres into a
 #      temporary directory, unix socket only) and does the first-time
 #      setup of README.Debian with the INSTALLED tools: its roles and
@@ -29,7 +30,8 @@
 #      DATABASE_URL and a dead REDIS_URL); a private nginx master (own pid,
 #      logs and temp paths) includes the INSTALLED
 #      /etc/nginx/sites-available/gerbang unchanged, and curl checks health
-#      (/healthz, /version, /readyz), login, /v1/me and /v1/users;
+#      (/healthz, /version, /readyz), /openapi.json and /docs (static
+#      files), login, /v1/me and /v1/users;
 #      gerbang-proxy is served the same way, with one plugin: the INSTALLED
 #      gerbang-echo as user gerbang on its own unix socket behind a second
 #      server block of the private nginx (a free loopback port), the
@@ -196,6 +198,12 @@ build_deb() {
 	if git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
 		git -C "$srcdir" ls-files -z --cached --others --exclude-standard |
 			(cd "$srcdir" && tar --null -T - -cf -) | tar -C "$dir" -xf - || return 1
+		# The pinned Swagger UI that `npm ci` put in docs/ui/node_modules
+		# (scripts/dev does), which git ignores: make ships files of it.
+		if [ -d "$srcdir/docs/ui/node_modules/swagger-ui-dist" ]; then
+			mkdir -p "$dir/docs/ui/node_modules" &&
+				cp -a "$srcdir/docs/ui/node_modules/swagger-ui-dist" "$dir/docs/ui/node_modules/" || return 1
+		fi
 		export GIT_COMMIT="${GIT_COMMIT:-$(git -C "$srcdir" rev-parse --short=12 HEAD 2>/dev/null)}"
 	else
 		(cd "$srcdir" && tar --exclude=./debian/"$PKG" --exclude='*.o' -cf - .) |
@@ -324,6 +332,16 @@ fi
 check "no libtool .la file installed" \
 	eval 'test -z "$(dpkg -L gerbang | grep "\.la$")"'
 check "migration /usr/share/gerbang/sql/001_identity.sql" test -s /usr/share/gerbang/sql/001_identity.sql
+# The API description and the /docs page with the Swagger UI it loads.
+check "API description /usr/share/gerbang/openapi.json (OpenAPI 3.1)" \
+	grep -q '"openapi": "3\.1\.' /usr/share/gerbang/openapi.json
+for f in index.html gerbang-docs.js swagger-ui-bundle.js swagger-ui.css; do
+	check "/docs file /usr/share/gerbang/docs/$f" test -s "/usr/share/gerbang/docs/$f"
+done
+# (dh_compress compresses documentation past 4 KiB)
+check "Swagger UI's NOTICE and the bundle's notices in /usr/share/doc/gerbang/swagger-ui" eval \
+	'zcat -f /usr/share/doc/gerbang/swagger-ui/NOTICE* | grep -q SmartBear &&
+	 zcat -f /usr/share/doc/gerbang/swagger-ui/swagger-ui-bundle.js.LICENSE.txt* | grep -q "@license React"'
 
 CONFFILES="/etc/default/gerbang
 /etc/nginx/sites-available/gerbang
@@ -792,6 +810,22 @@ if [ -n "$serve_ok" ]; then
 	fetch nosuch https://127.0.0.1/nosuch
 	check "a path no program serves gets nginx's 404 envelope" \
 		eval 'test "$(code nosuch)" = 404 && body_has nosuch "{\"ok\":false,"'
+
+	# Static files of the package, served by the shipped snippet.
+	fetch openapi https://127.0.0.1/openapi.json
+	check "https /openapi.json answers 200 application/json, the installed file (got $(code openapi))" \
+		eval 'test "$(code openapi)" = 200 && test "$(header openapi Content-Type)" = application/json &&
+		      cmp -s "$WORK/openapi.body" /usr/share/gerbang/openapi.json &&
+		      test "$(header openapi X-Content-Type-Options)" = nosniff'
+	fetch docs https://127.0.0.1/docs
+	check "https /docs answers 200 text/html with a Content-Security-Policy (got $(code docs))" \
+		eval 'test "$(code docs)" = 200 && header docs Content-Type | grep -q "^text/html" &&
+		      header docs Content-Security-Policy | grep -q "script-src '"'self'"'" &&
+		      cmp -s "$WORK/docs.body" /usr/share/gerbang/docs/index.html'
+	fetch docsjs https://127.0.0.1/docs/swagger-ui-bundle.js
+	check "https /docs/swagger-ui-bundle.js answers 200 text/javascript (got $(code docsjs))" \
+		eval 'test "$(code docsjs)" = 200 && header docsjs Content-Type | grep -q "^text/javascript" &&
+		      cmp -s "$WORK/docsjs.body" /usr/share/gerbang/docs/swagger-ui-bundle.js'
 
 	# gerbang-auth and gerbang-users, with the account gerbang-admin made.
 	printf '{"company":"%s","email":"%s","password":"%s"}' "$COMPANY" "$EMAIL" "$USER_PW" >"$WORK/login.json"
