@@ -7,6 +7,7 @@
 # A new FastCGI program gerbang-X adds its two units to
 # dist_systemdsystemunit_DATA and nothing else here (its nginx locations
 # and lighttpd block go into the existing files).
+# A daemon (gerbang-worker) adds its .service alone.
 
 # systemd: one .socket + .service pair per FastCGI program.
 # systemdsystemunitdir comes from configure (--with-systemdsystemunitdir).
@@ -20,7 +21,12 @@ dist_systemdsystemunit_DATA = \
 	etc/systemd/gerbang-proxy.socket \
 	etc/systemd/gerbang-proxy.service \
 	etc/systemd/gerbang-metrics.socket \
-	etc/systemd/gerbang-metrics.service
+	etc/systemd/gerbang-metrics.service \
+	etc/systemd/gerbang-tasks.socket \
+	etc/systemd/gerbang-tasks.service \
+	etc/systemd/gerbang-data.socket \
+	etc/systemd/gerbang-data.service \
+	etc/systemd/gerbang-worker.service
 
 # /run/gerbang: owner, group and mode (see the file).
 tmpfilesdir = $(prefix)/lib/tmpfiles.d

@@ -29,6 +29,8 @@ struct key {
 static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
 static const char *const open_closed[] = { "open", "closed", NULL };
+/* In the order of enum gb_llm_adapter. */
+static const char *const llm_adapters[] = { "openai", "echo", NULL };
 /* In the order of enum gb_jwt_alg. */
 static const char *const jwt_algs[] = { "HS256", "RS256", "ES256", NULL };
 
@@ -75,6 +77,8 @@ static const struct key keys[] = {
 	  "lifetime of refresh tokens" },
 	{ "PLUGIN_DIR", K_STR, OFF(plugin_dir), "/etc/gerbang/plugins.d", 0, 0, NULL, false,
 	  "directory of plugin manifests (*.json) for gerbang-proxy" },
+	{ "SCHEMA_DIR", K_STR, OFF(schema_dir), "/etc/gerbang/schema.d", 0, 0, NULL, false,
+	  "directory of resource declarations (*.json) for gerbang-data" },
 	{ "RATE_LIMIT", K_ENUM, OFF(rate_limit), "on", 0, 0, off_on, false,
 	  "on or off: token buckets in Redis for every route" },
 	{ "RATE_LIMIT_RATE", K_NUM, OFF(rate_limit_rate), "20", 1, 1000000, NULL, false,
@@ -99,7 +103,8 @@ static const struct key keys[] = {
 	  "Authorization, Content-Type, X-Request-Id, Idempotency-Key, If-Match, traceparent",
 	  0, 0, NULL, false, "request headers a preflight may ask for" },
 	{ "CORS_EXPOSE_HEADERS", K_STR, OFF(cors_expose_headers),
-	  "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, Location",
+	  "X-Request-Id, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, Location, "
+	  "ETag",
 	  0, 0, NULL, false, "response headers a browser script may read" },
 	{ "HSTS_MAX_AGE_S", K_LONG, OFF(hsts_max_age_s), "31536000", 0, 63072000, NULL, false,
 	  "Strict-Transport-Security max-age on HTTPS responses; 0 sends none" },
@@ -111,6 +116,40 @@ static const struct key keys[] = {
 	  "on or off: one JSON line per request" },
 	{ "ACCESS_LOG_SAMPLE", K_NUM, OFF(access_log_sample), "1", 0, 1, NULL, false,
 	  "share (0 to 1) of successful requests logged; errors always are" },
+	{ "TASK_PREFIX", K_STR, OFF(task_prefix), "gerbang:tasks:", 0, 0, NULL, false,
+	  "prefix of the Redis keys of the task queue" },
+	{ "TASKS_MAX_QUEUED", K_LONG, OFF(tasks_max_queued), "1000", 1, 1000000, NULL, false,
+	  "pending and started tasks a company may have; more get 429" },
+	{ "WORKER_CONCURRENCY", K_LONG, OFF(worker_concurrency), "4", 1, 256, NULL, false,
+	  "tasks one gerbang-worker runs at once (--concurrency overrides)" },
+	{ "TASK_VISIBILITY_S", K_LONG, OFF(task_visibility_s), "120", 2, 86400, NULL, false,
+	  "a task taken by a worker that neither finished nor returned it is re-delivered after this" },
+	{ "TASK_MAX_ATTEMPTS", K_LONG, OFF(task_max_attempts), "3", 1, 100, NULL, false,
+	  "runs of a task before it fails for good and goes to the dead-letter list" },
+	{ "TASK_RETRY_BASE_MS", K_LONG, OFF(task_retry_base_ms), "1000", 10, 3600000, NULL, false,
+	  "delay before the second run of a failed task; doubled for each further run" },
+	{ "TASK_RETRY_MAX_MS", K_LONG, OFF(task_retry_max_ms), "300000", 10, 86400000, NULL, false,
+	  "longest delay between two runs of a failed task" },
+	{ "LLM_ADAPTER", K_ENUM, OFF(llm_adapter), "openai", 0, 0, llm_adapters, false,
+	  "generate_text through openai (a chat-completions API) or echo (offline)" },
+	{ "LLM_BASE_URL", K_STR, OFF(llm_base_url), "https://api.openai.com/v1", 0, 0, NULL, false,
+	  "root of the OpenAI-compatible API; /chat/completions is added" },
+	{ "LLM_MODEL", K_STR, OFF(llm_model), "gpt-4o-mini", 0, 0, NULL, false,
+	  "model asked for" },
+	{ "LLM_API_KEY", K_STR, OFF(llm_api_key), "", 0, 0, NULL, true,
+	  "bearer key of the API; empty: none sent" },
+	{ "LLM_MAX_TOKENS", K_LONG, OFF(llm_max_tokens), "1024", 1, 131072, NULL, false,
+	  "max_tokens of a generate_text task that names none, and the most one may name" },
+	{ "LLM_TEMPERATURE", K_NUM, OFF(llm_temperature), "0.7", 0, 2, NULL, false,
+	  "sampling temperature, 0 to 2" },
+	{ "LLM_TIMEOUT_MS", K_LONG, OFF(llm_timeout_ms), "30000", 100, 600000, NULL, false,
+	  "deadline of one request to the API" },
+	{ "LLM_RETRIES", K_LONG, OFF(llm_retries), "2", 0, 10, NULL, false,
+	  "further requests after a timeout, a refused connection, 429 or 5xx" },
+	{ "LLM_BREAKER_FAILURES", K_LONG, OFF(llm_breaker_failures), "5", 1, 1000, NULL, false,
+	  "consecutive failed requests that open the API's circuit" },
+	{ "LLM_BREAKER_OPEN_MS", K_LONG, OFF(llm_breaker_open_ms), "30000", 100, 3600000, NULL, false,
+	  "how long an open circuit refuses before one request probes the API" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

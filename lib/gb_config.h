@@ -37,6 +37,7 @@ struct gb_config {
 	long access_token_ttl_s;
 	long refresh_token_ttl_s;
 	char *plugin_dir;        /* gerbang-proxy's registry */
+	char *schema_dir;        /* gerbang-data's resource declarations */
 	/* rate limiting (gb_ratelimit) */
 	long rate_limit;         /* 1: on, 0: off */
 	double rate_limit_rate;  /* default class: tokens per second */
@@ -57,6 +58,25 @@ struct gb_config {
 	char *metrics_token;     /* gerbang-metrics: bearer token, "" none */
 	long access_log;         /* 1: one line per request */
 	double access_log_sample; /* share of successful requests logged */
+	/* background tasks (gerbang-tasks, gerbang-worker; gb_task) */
+	char *task_prefix;       /* Redis key prefix of the queue */
+	long tasks_max_queued;   /* PENDING + STARTED tasks per company */
+	long worker_concurrency; /* tasks a gerbang-worker runs at once */
+	long task_visibility_s;  /* a taken task is re-delivered after this */
+	long task_max_attempts;
+	long task_retry_base_ms; /* backoff: base * 2^(attempt - 1) ... */
+	long task_retry_max_ms;  /* ... up to this */
+	/* generate_text (gb_llm) */
+	long llm_adapter;        /* enum gb_llm_adapter */
+	char *llm_base_url;      /* OpenAI-compatible API root, ".../v1" */
+	char *llm_model;
+	char *llm_api_key;       /* "" sends no Authorization */
+	long llm_max_tokens;     /* default and largest max_tokens of a task */
+	double llm_temperature;
+	long llm_timeout_ms;     /* one HTTP exchange */
+	long llm_retries;        /* further exchanges after a transient failure */
+	long llm_breaker_failures;  /* consecutive failures that open the circuit */
+	long llm_breaker_open_ms;   /* how long it stays open */
 };
 
 struct gb_config_error {

@@ -11,7 +11,9 @@
 #include "gb_metrics.h"
 #include "gb_time.h"
 
-#define PREPARED_MAX 64
+/* Statements prepared per connection; past this many a statement runs
+ * unnamed (parsed each time), so no program can run out of slots. */
+#define PREPARED_MAX 128
 
 struct gb_db {
 	PGconn *conn;
@@ -20,6 +22,7 @@ struct gb_db {
 	char error[256];
 	char sqlstate[6];
 	char constraint[64];
+	char column[64];
 	/* statements prepared on this connection, by identity */
 	const struct gb_stmt *prepared[PREPARED_MAX];
 	int nprepared;
@@ -161,7 +164,8 @@ drop_if_closed(struct gb_db *db)
 
 /* ---- pipelined statements ------------------------------------------- */
 
-enum op_kind { OP_BEGIN, OP_SETCFG, OP_PREPARE, OP_STMT, OP_COMMIT, OP_ROLLBACK };
+/* OP_QUERY: a statement sent with its text, unnamed (never prepared). */
+enum op_kind { OP_BEGIN, OP_SETCFG, OP_PREPARE, OP_STMT, OP_QUERY, OP_COMMIT, OP_ROLLBACK };
 
 struct op {
 	enum op_kind kind;
@@ -188,6 +192,12 @@ const char *
 gb_db_constraint(const struct gb_db *db)
 {
 	return db->constraint;
+}
+
+const char *
+gb_db_column(const struct gb_db *db)
+{
+	return db->column;
 }
 
 static bool
@@ -217,9 +227,11 @@ record_error(struct gb_db *db, const PGresult *res)
 {
 	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	const char *cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	const char *col = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
 
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "");
 	snprintf(db->constraint, sizeof(db->constraint), "%s", cons != NULL ? cons : "");
+	snprintf(db->column, sizeof(db->column), "%s", col != NULL ? col : "");
 	snprintf(db->error, sizeof(db->error), "%s", PQresultErrorMessage(res));
 	db->error[strcspn(db->error, "\n")] = '\0';
 }
@@ -236,6 +248,9 @@ send_op(struct gb_db *db, const struct op *o, const char *company)
 	case OP_STMT:
 		return PQsendQueryPrepared(db->conn, o->st->name, o->st->nparams, o->params,
 		                           NULL, NULL, 0);
+	case OP_QUERY:
+		return PQsendQueryParams(db->conn, o->st->sql, o->st->nparams, NULL, o->params,
+		                         NULL, NULL, 0);
 	default:
 		return PQsendQueryParams(db->conn, control_sql[o->kind], 0, NULL, NULL, NULL,
 		                         NULL, 0);
@@ -258,6 +273,7 @@ run(struct gb_db *db, struct op *ops, int n, int keep, const char *company,
 		*out = NULL;
 	db->sqlstate[0] = '\0';
 	db->constraint[0] = '\0';
+	db->column[0] = '\0';
 	/* The caller checked a reused connection (drop_if_closed) before it
 	 * chose which statements need a PREPARE. */
 	if (db->conn == NULL) {
@@ -348,11 +364,17 @@ deadline_of(const struct gb_db *db)
 }
 
 /* Appends st (and its PREPARE when this connection lacks it) to ops;
- * returns the index of the statement. */
+ * returns the index of the statement.  An unnamed statement, or one that
+ * finds every slot of this connection taken, is sent with its text. */
 static int
 add_stmt(struct gb_db *db, struct op *ops, int *n, const struct gb_stmt *st,
          const char *const *params)
 {
+	if (st->name == NULL ||
+	    (db->conn != NULL && !is_prepared(db, st) && db->nprepared == PREPARED_MAX)) {
+		ops[*n] = (struct op){ OP_QUERY, st, params };
+		return (*n)++;
+	}
 	if (db->conn == NULL || !is_prepared(db, st))
 		ops[(*n)++] = (struct op){ OP_PREPARE, st, NULL };
 	ops[*n] = (struct op){ OP_STMT, st, params };
@@ -365,7 +387,7 @@ static void
 ensure_idle(struct gb_db *db)
 {
 	struct op rb = { OP_ROLLBACK, NULL, NULL };
-	char state[sizeof(db->sqlstate)], cons[sizeof(db->constraint)];
+	char state[sizeof(db->sqlstate)], cons[sizeof(db->constraint)], col[sizeof(db->column)];
 
 	db->tx_open = false;
 	if (db->conn == NULL || PQtransactionStatus(db->conn) == PQTRANS_IDLE)
@@ -373,10 +395,12 @@ ensure_idle(struct gb_db *db)
 	/* Keep what the failed statement said, not the rollback's "". */
 	memcpy(state, db->sqlstate, sizeof(state));
 	memcpy(cons, db->constraint, sizeof(cons));
+	memcpy(col, db->column, sizeof(col));
 	if (run(db, &rb, 1, -1, NULL, NULL, deadline_of(db)) != GB_OK && db->conn != NULL)
 		drop(db, "rollback failed");
 	memcpy(db->sqlstate, state, sizeof(state));
 	memcpy(db->constraint, cons, sizeof(cons));
+	memcpy(db->column, col, sizeof(col));
 }
 
 enum gb_err

@@ -19,7 +19,10 @@ struct gb_db *gb_db_new(const char *conninfo, int timeout_ms);
 void gb_db_free(struct gb_db *db);
 
 /* A statement a program prepares once per connection.  name is unique in
- * the program; the table of a program's statements is static. */
+ * the program; the table of a program's statements is static, or lives as
+ * long as the program.  A NULL name is a statement built for one request
+ * (gerbang-data's filters): sent with its text each time, never prepared.
+ * The parameters are text; the SQL casts them ($1::uuid). */
 struct gb_stmt {
 	const char *name;
 	const char *sql;
@@ -57,10 +60,12 @@ enum gb_err gb_db_tx_exec(struct gb_db *db, const struct gb_stmt *st,
 enum gb_err gb_db_tx_commit(struct gb_db *db);
 void gb_db_tx_abort(struct gb_db *db);
 
-/* The SQLSTATE and constraint name of the last failed statement, "" if
- * none (for mapping a 409 to a field, and for logs). */
+/* The SQLSTATE, constraint name and column name of the last failed
+ * statement, "" if none (for mapping a 409 or 422 to a field, and for
+ * logs). */
 const char *gb_db_sqlstate(const struct gb_db *db);
 const char *gb_db_constraint(const struct gb_db *db);
+const char *gb_db_column(const struct gb_db *db);
 
 /* "select 1" within timeout_ms; GB_OK, GB_EDB or GB_ETIMEOUT. */
 enum gb_err gb_db_ping(struct gb_db *db, int timeout_ms);

@@ -142,6 +142,17 @@ gb_envelope_ok_raw(struct gb_resp *r, const char *request_id, int status,
 }
 
 int
+gb_envelope_ok_list_raw(struct gb_resp *r, const char *request_id, int status,
+                        const char *message, const char *data_json, size_t len, json_t *meta)
+{
+	r->status = status;
+	write_envelope(r, request_id, true, message, "data", NULL, meta,
+	               data_json != NULL ? data_json : "[]", data_json != NULL ? len : 2);
+	json_decref(meta);
+	return finish(r, request_id);
+}
+
+int
 gb_envelope_error(struct gb_resp *r, const char *request_id, int status,
                   const char *message, json_t *errors)
 {

@@ -24,6 +24,12 @@ int gb_envelope_ok(struct gb_resp *r, const char *request_id, int status,
 int gb_envelope_ok_raw(struct gb_resp *r, const char *request_id, int status,
                        const char *message, const char *data_json, size_t len);
 
+/* A list page with data as JSON text the program built (an array), and
+ * meta, stolen, as for gb_envelope_ok. */
+int gb_envelope_ok_list_raw(struct gb_resp *r, const char *request_id, int status,
+                            const char *message, const char *data_json, size_t len,
+                            json_t *meta);
+
 /* Appends v as compact JSON (reals as %.9g); 0, or -1 with b failed (no
  * memory, NaN or infinity, nesting deeper than 64). */
 int gb_json_dump(struct gb_buf *b, const json_t *v);

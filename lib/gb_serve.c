@@ -129,6 +129,13 @@ gb_ok_list(struct gb_ctx *c, int status, const char *message, json_t *data, json
 }
 
 void
+gb_ok_list_raw(struct gb_ctx *c, int status, const char *message, const char *data_json,
+               size_t len, json_t *meta)
+{
+	gb_envelope_ok_list_raw(&c->resp, c->req.request_id, status, message, data_json, len, meta);
+}
+
+void
 gb_fail(struct gb_ctx *c, int status, const char *message, json_t *errors)
 {
 	gb_envelope_error(&c->resp, c->req.request_id, status, message, errors);
@@ -1009,8 +1016,8 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (app->init != NULL) {
-		if (app->init(&s.cfg) != 0) {
-			rc = 78;
+		if ((rc = app->init(&s.cfg)) != 0) {
+			rc = rc == 75 ? 75 : 78;
 			goto out;
 		}
 		inited = true;

@@ -44,8 +44,10 @@ struct gb_app {
 	                                 * (a plugin upstream); TRACE still 405 */
 	/* Optional hooks, all called from the main thread: init after the
 	 * configuration is loaded and before any thread serves (non-zero: the
-	 * program exits 78 after init printed why), reload on SIGHUP, fini
-	 * after the last thread finished. */
+	 * program exits 78 after init printed why, or 75 when init returned
+	 * 75, EX_TEMPFAIL: a dependency it must ask at start did not answer,
+	 * and a restart may succeed), reload on SIGHUP, fini after the last
+	 * thread finished. */
 	int (*init)(const struct gb_config *cfg);
 	void (*reload)(void);
 	void (*fini)(void);
@@ -97,6 +99,10 @@ void gb_ok_raw(struct gb_ctx *c, int status, const char *message, const char *da
  * is stolen too and goes into the envelope's "meta". */
 void gb_ok_list(struct gb_ctx *c, int status, const char *message, json_t *data,
                 json_t *meta);
+
+/* The same with data as JSON text the program built (an array). */
+void gb_ok_list_raw(struct gb_ctx *c, int status, const char *message, const char *data_json,
+                    size_t len, json_t *meta);
 
 /* Answer with an error envelope; errors is stolen (NULL: {}).  message and
  * errors reach the client as they are: never pass library or system error

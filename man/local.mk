@@ -10,4 +10,7 @@ dist_man_MANS += \
 	man/gerbang-users.8 \
 	man/gerbang-proxy.8 \
 	man/gerbang-metrics.8 \
+	man/gerbang-tasks.8 \
+	man/gerbang-data.8 \
+	man/gerbang-worker.8 \
 	man/gerbang-echo.8

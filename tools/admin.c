@@ -6,7 +6,7 @@
  *   gerbang-admin user set-password|disable|enable|show --company SLUG --email EMAIL
  *   gerbang-admin user list --company SLUG
  *   gerbang-admin token issue --company SLUG --email EMAIL
- *   gerbang-admin check-config
+ *   gerbang-admin check-config [--database]
  *
  * It reads the programs' own environment (gb_config_load) and connects with
  * DATABASE_URL, the runtime role, and does what the gateway does: companies
@@ -37,10 +37,13 @@
 #include "gb_db.h"
 #include "gb_edge.h"
 #include "gb_jwt.h"
+#include "gb_llm.h"
 #include "gb_password.h"
 #include "gb_plugin.h"
 #include "gb_redis.h"
+#include "gb_schema.h"
 #include "gb_serve.h"
+#include "gb_task.h"
 #include "gb_validate.h"
 
 #define PROG "gerbang-admin"
@@ -98,7 +101,8 @@ static const struct gb_stmt q_tokens_revoke = {
 
 /* ---- the command table -------------------------------------------------- */
 
-enum { O_COMPANY = 1u << 0, O_EMAIL = 1u << 1, O_ROLE = 1u << 2, O_PLATFORM = 1u << 3 };
+enum { O_COMPANY = 1u << 0, O_EMAIL = 1u << 1, O_ROLE = 1u << 2, O_PLATFORM = 1u << 3,
+       O_DATABASE = 1u << 4 };
 
 struct admin {
 	struct gb_config cfg;
@@ -107,6 +111,7 @@ struct admin {
 	const char *email;       /* --email, as given: the statements lowercase it */
 	const char *role;        /* --role */
 	bool platform_admin;     /* --platform-admin */
+	bool database;           /* check-config --database */
 	char **args;             /* the positional arguments */
 	char cid[64];            /* the company's id, once looked up */
 };
@@ -153,7 +158,8 @@ static const struct command commands[] = {
 	{ "user", "list", O_COMPANY, 0, 0, true, NULL, user_list, "user list --company SLUG" },
 	{ "token", "issue", O_COMPANY | O_EMAIL, 0, 0, true, NULL, token_issue,
 	  "token issue " WHO },
-	{ "check-config", NULL, 0, 0, 0, false, NULL, check_config, "check-config" },
+	{ "check-config", NULL, 0, O_DATABASE, 0, false, NULL, check_config,
+	  "check-config [--database]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -675,10 +681,14 @@ out:
 
 /* One check of the environment beyond gb_config_load: GB_OK with an
  * optional note for the operator in note, or an error with a message that
- * starts with the key at fault in why (never a secret value). */
+ * starts with the key at fault in why (never a secret value): GB_ECONFIG,
+ * or GB_EDB when a database it had to ask did not answer. */
 struct check {
 	enum gb_err (*run)(const struct gb_config *cfg, char *note, char *why, size_t len);
 };
+
+/* check-config --database: the checks that can ask PostgreSQL do. */
+static bool check_database;
 
 static enum gb_err
 check_database_url(const struct gb_config *cfg, char *note, char *why, size_t len)
@@ -787,27 +797,96 @@ check_edge(const struct gb_config *cfg, char *note, char *why, size_t len)
 	return GB_OK;
 }
 
-/* In order; a new kind of check (a schema directory) is a row. */
+/* The task queue and the worker's adapters, as gerbang-worker checks them
+ * at start (no connection to the API). */
+static enum gb_err
+check_tasks(const struct gb_config *cfg, char *note, char *why, size_t len)
+{
+	if (gb_task_config_check(cfg, why, len) != GB_OK)
+		return GB_ECONFIG;
+	if (cfg->llm_adapter == GB_LLM_ECHO)
+		snprintf(note, len, "tasks: generate_text through the echo adapter (offline)");
+	else
+		snprintf(note, len, "tasks: generate_text through %.120s (model %.60s)",
+		         cfg->llm_base_url, cfg->llm_model);
+	return GB_OK;
+}
+
+/* gerbang-data's declarations, parsed as it parses them; with --database
+ * also checked against the catalog as it does at start (as the runtime
+ * role of DATABASE_URL).  No directory is fine on a host that runs no
+ * gerbang-data. */
+static enum gb_err
+check_schema(const struct gb_config *cfg, char *note, char *why, size_t len)
+{
+	struct gb_schema_error err;
+	struct gb_schema *s = NULL;
+	struct gb_db *db;
+	struct stat st;
+	enum gb_err e;
+
+	if (stat(cfg->schema_dir, &st) != 0 && errno == ENOENT) {
+		snprintf(note, len, "resources: %s does not exist (gerbang-data needs it)",
+		         cfg->schema_dir);
+		return GB_OK;
+	}
+	if (gb_schema_load(cfg->schema_dir, &s, &err) != GB_OK) {
+		snprintf(why, len, "SCHEMA_DIR: %s: %s%s%s", err.file, err.key,
+		         err.key[0] ? ": " : "", err.msg);
+		return GB_ECONFIG;
+	}
+	e = GB_OK;
+	if (check_database && gb_schema_count(s) > 0) {
+		if ((db = gb_db_new(cfg->database_url, (int)cfg->db_timeout_ms)) == NULL) {
+			gb_schema_free(s);
+			snprintf(why, len, "SCHEMA_DIR: out of memory");
+			return GB_ENOMEM;
+		}
+		e = gb_schema_verify(s, db, &err);
+		gb_db_free(db);
+		if (e == GB_EDB || e == GB_ETIMEOUT) {
+			snprintf(why, len, "SCHEMA_DIR: cannot check it against the database: %s",
+			         err.msg);
+			e = GB_EDB;
+		} else if (e != GB_OK) {
+			snprintf(why, len, "SCHEMA_DIR: %s: %s%s%s", err.file, err.key,
+			         err.key[0] ? ": " : "", err.msg);
+		}
+	}
+	if (e == GB_OK)
+		snprintf(note, len, "resources: %zu in %s%s", gb_schema_count(s), cfg->schema_dir,
+		         !check_database && gb_schema_count(s) > 0 ?
+		         " (tables not checked: --database checks them)" : "");
+	gb_schema_free(s);
+	return e;
+}
+
+/* In order; a new kind of check is a row. */
 static const struct check checks[] = {
 	{ check_database_url },
 	{ check_redis_url },
 	{ check_jwt },
 	{ check_plugins },
 	{ check_edge },
+	{ check_tasks },
+	{ check_schema },
 };
 
 static int
 check_config(struct admin *a)
 {
-	char notes[sizeof(checks) / sizeof(checks[0])][256], why[256];
+	char notes[sizeof(checks) / sizeof(checks[0])][512], why[512];
+	enum gb_err e;
 	size_t i;
 
+	check_database = a->database;
 	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
 		notes[i][0] = '\0';
 		why[0] = '\0';
-		if (checks[i].run(&a->cfg, notes[i], why, sizeof(why)) != GB_OK) {
-			fprintf(stderr, PROG ": configuration: %s\n", why[0] ? why : "invalid");
-			return EX_CONFIG;
+		if ((e = checks[i].run(&a->cfg, notes[i], why, sizeof(why))) != GB_OK) {
+			fprintf(stderr, PROG ": %s: %s\n", e == GB_EDB ? "database unreachable" :
+			        "configuration", why[0] ? why : "invalid");
+			return e == GB_EDB ? EX_UNAVAILABLE : EX_CONFIG;
 		}
 	}
 	fflush(stdout);
@@ -854,6 +933,7 @@ parse_args(const struct command *c, struct admin *a, int argc, char **argv, bool
 		{ "email", required_argument, NULL, 'e' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "platform-admin", no_argument, NULL, 'P' },
+		{ "database", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -862,7 +942,7 @@ parse_args(const struct command *c, struct admin *a, int argc, char **argv, bool
 		const char *name;
 	} names[] = {
 		{ O_COMPANY, "--company" }, { O_EMAIL, "--email" }, { O_ROLE, "--role" },
-		{ O_PLATFORM, "--platform-admin" },
+		{ O_PLATFORM, "--platform-admin" }, { O_DATABASE, "--database" },
 	};
 	unsigned seen = 0;
 	size_t i;
@@ -877,6 +957,7 @@ parse_args(const struct command *c, struct admin *a, int argc, char **argv, bool
 		case 'e': a->email = optarg; seen |= O_EMAIL; break;
 		case 'r': a->role = optarg; seen |= O_ROLE; break;
 		case 'P': a->platform_admin = true; seen |= O_PLATFORM; break;
+		case 'D': a->database = true; seen |= O_DATABASE; break;
 		case 'h': return command_usage(c, stdout);
 		default: return command_usage(c, stderr);
 		}

@@ -33,6 +33,15 @@
 # the libfcgi floor with /healthz, /v1/me (with and without rate limiting)
 # and /v1/users/{id}, and forward, forward-h and the proxy, each group in
 # two interleaved halves (see measure).
+# With gerbang-data in the build, also GET /v1/data/notes?limit=50 (a page
+# of 50 rows of the bench company: JWT, tenant transaction, keyset query,
+# rows written as JSON) and GET /v1/data/notes/{id} (one row), in the
+# interleaved group of the libfcgi floor.
+# With gerbang-tasks in the build, also POST /v1/tasks/echo (the enqueue:
+# row, Redis push, commit; 202) against the same floor, with the stack's
+# worker stopped so that only the enqueue is measured, and afterwards the
+# worker's throughput: gerbang-worker (echo adapter, GERBANG_THREADS
+# threads) started on the queue those runs filled, timed until it is empty.
 # Then gerbang-health's RSS at idle and after at least 200,000 requests,
 # and gerbang-proxy's at idle and after its runs.
 #
@@ -152,11 +161,13 @@ STACK_STARTED=1
 # the forwarding; what a bucket costs is measured on its own (me_rl).
 # CORS as shipped: off (the development stack allows two local origins,
 # which adds Vary: Origin to every response).
+# No per-company task limit within reach: the enqueue runs queue tens of
+# thousands of tasks for one company.
 GERBANG_NGINX_ACCESS_LOG=off GERBANG_THREADS=$THREADS GERBANG_RATE_LIMIT=off GERBANG_CORS_ORIGINS= \
-	STACK_QUIET=1 \
+	GERBANG_TASKS_MAX_QUEUED=1000000 GERBANG_WORKER_CONCURRENCY=$THREADS STACK_QUIET=1 \
 	timeout 120 "$SRC/scripts/stack" start "$D" --build "$BUILD" \
 	--http-port "$HTTP_PORT" --https-port "$HTTPS_PORT" --echo-port "$ECHO_PORT" \
-	>"$B/stack-start.log" 2>&1 ||
+	--provider-port "$(free_port)" >"$B/stack-start.log" 2>&1 ||
 	{ cat "$B/stack-start.log" >&2; die "the stack did not start"; }
 RUN=$D/run
 read -r _ _ ECHO_PORT <"$D/ports"
@@ -269,6 +280,14 @@ http {
             include snippets/gerbang-fastcgi-params.conf;
             fastcgi_pass unix:$RUN/users.sock;
         }
+        location /v1/tasks/ {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$RUN/tasks.sock;
+        }
+        location /v1/data/ {
+            include snippets/gerbang-fastcgi-params.conf;
+            fastcgi_pass unix:$RUN/data.sock;
+        }
         location /floor/direct/ {
             proxy_pass http://gerbang_echo/;
             proxy_http_version 1.1;
@@ -347,18 +366,48 @@ declare -A HDR=([me]="Authorization: Bearer $TOKEN" [me_rl]="Authorization: Bear
 	[proxy]="Authorization: Bearer $TOKEN")
 # gerbang-users answers the tenant read when it is part of the build.
 [ -f "$RUN/users.pid" ] && NAMES+=(user)
+# The task enqueue, when gerbang-tasks is: a POST with a body (a wrk script),
+# answered 202.  The stack's worker is stopped: only the enqueue is measured.
+declare -A SCRIPT=() EXPECT=()
+if [ -f "$RUN/tasks.pid" ]; then
+	cat >"$B/task.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"text":"bench"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+	STACK_QUIET=1 "$SRC/scripts/stack" program-stop "$D" worker >/dev/null 2>&1 ||
+		die "cannot stop the stack's worker"
+	URL[task]=$BASE/v1/tasks/echo LABEL[task]="POST /v1/tasks" HDR[task]="Authorization: Bearer $TOKEN"
+	SCRIPT[task]=$B/task.lua EXPECT[task]=202
+	NAMES+=(task)
+fi
+# gerbang-data, when it is part of the build: 50 notes of the bench
+# company, read as one page and one by one.
+if [ -f "$RUN/data.pid" ]; then
+	owner_sql "insert into gerbang_data.notes (company_id, title, due, done)
+		select '$BENCH_CID', 'bench note ' || k, date '2026-01-01' + k, k % 2 = 0
+		from generate_series(1, 50) k" >/dev/null || die "cannot create the bench notes"
+	NOTE_ID=$(owner_sql "select id from gerbang_data.notes where company_id = '$BENCH_CID'
+		order by created_at, id limit 1") || die "cannot read a bench note"
+	URL[list50]="$BASE/v1/data/notes?limit=50" URL[row]=$BASE/v1/data/notes/$NOTE_ID
+	LABEL[list50]="data list 50" LABEL[row]="data row"
+	HDR[list50]="Authorization: Bearer $TOKEN" HDR[row]="Authorization: Bearer $TOKEN"
+	NAMES+=(list50 row)
+fi
 PLUGIN_NAMES=(direct forward fwdhdr proxy)
 NAMES+=("${PLUGIN_NAMES[@]}")
 for n in "${NAMES[@]}"; do
 	ok=0
 	for ((i = 0; i < 100; i++)); do
-		if [ "$(curl -s -o "$B/probe-$n" -w '%{http_code}' --max-time 2 ${HDR[$n]:+-H "${HDR[$n]}"} "${URL[$n]}" || true)" = 200 ]; then
+		if [ "$(curl -s -o "$B/probe-$n" -w '%{http_code}' --max-time 2 ${HDR[$n]:+-H "${HDR[$n]}"} \
+			${SCRIPT[$n]:+-H 'Content-Type: application/json' -d '{"text":"bench"}'} "${URL[$n]}" ||
+			true)" = "${EXPECT[$n]:-200}" ]; then
 			ok=1
 			break
 		fi
 		sleep 0.1
 	done
-	[ $ok = 1 ] || die "${URL[$n]} does not answer 200 (logs: $B, $D/log)"
+	[ $ok = 1 ] || die "${URL[$n]} does not answer ${EXPECT[$n]:-200} (logs: $B, $D/log)"
 done
 # Each plugin target reached the echo's /bench; the proxy's request came
 # signed, and the echo verified it.
@@ -401,7 +450,7 @@ FWD_RSS_IDLE=$(rss_kib "$FWD_PID")
 wrk_run() {
 	local name=$1 url=$2 secs=$3 out=$4 rc=0
 	timeout -k 5 $((secs + 20)) wrk -t$WRK_THREADS -c$CONNS -d"${secs}s" --latency \
-		${HDR[$name]:+-H "${HDR[$name]}"} "$url" >"$out" 2>&1 &
+		${HDR[$name]:+-H "${HDR[$name]}"} ${SCRIPT[$name]:+-s "${SCRIPT[$name]}"} "$url" >"$out" 2>&1 &
 	WRK_PID=$!
 	wait "$WRK_PID" || rc=$?
 	WRK_PID=""
@@ -433,6 +482,8 @@ NGINX_WORKER=$(ps --no-headers -o pid --ppid "$(cat "$B/nginx.pid")" | head -n 1
 declare -A PROG_PID=([static]="" [fcgi]=$BARE_PID [healthz]=$HEALTH_PID
 	[quiet]=$QUIET_PID [me]=$(cat "$RUN/auth.pid") [me_rl]=$AUTHRL_PID
 	[user]=$(cat "$RUN/users.pid" 2>/dev/null || true)
+	[task]=$(cat "$RUN/tasks.pid" 2>/dev/null || true)
+	[list50]=$(cat "$RUN/data.pid" 2>/dev/null || true) [row]=$(cat "$RUN/data.pid" 2>/dev/null || true)
 	[direct]="" [forward]=$FWD_PID [fwdhdr]=$FWDH_PID [proxy]=$PROXY_PID)
 # The upstream side of the plugin targets: gerbang-echo and the stack's
 # nginx worker in front of it (it serves nothing else during the run).
@@ -511,6 +562,8 @@ measure() {
 BAR_NAMES=(forward fwdhdr proxy)
 RL_NAMES=(fcgi healthz quiet me me_rl)
 [ -f "$RUN/users.pid" ] && RL_NAMES+=(user)
+[ -z "${URL[row]:-}" ] || RL_NAMES+=(list50 row)
+[ -z "${URL[task]:-}" ] || RL_NAMES+=(task)
 SLICE=2
 NSLICES=$(((SECS + SLICE - 1) / SLICE))
 [ $NSLICES -ge 2 ] || NSLICES=2
@@ -544,6 +597,23 @@ for n in "${NAMES[@]}"; do
 	[ "${T_NON[$n]}" = 0 ] || ERRS[$n]+="non-2xx=${T_NON[$n]} "
 	[ "${T_SOCK[$n]}" = 0 ] || ERRS[$n]+="socket=${T_SOCK[$n]} "
 done
+# The worker's throughput: the queue the enqueue runs filled, drained by a
+# gerbang-worker with the echo adapter, timed from its start until the
+# queue and its processing list are empty (at most 300 s).
+WORKER_TASKS=0 WORKER_SECS=0
+if [ -n "${URL[task]:-}" ]; then
+	llen() { redis-cli -s "$RUN/redis.sock" LLEN "gerbang:tasks:$1" 2>/dev/null || echo 0; }
+	WORKER_TASKS=$(llen queue)
+	t0=$(date +%s.%N)
+	STACK_QUIET=1 "$SRC/scripts/stack" program-start "$D" worker >/dev/null 2>&1 ||
+		die "the worker did not start (see $D/log/worker.log)"
+	for ((i = 0; i < 3000; i++)); do
+		[ "$(llen queue)" = 0 ] && [ "$(llen processing)" = 0 ] && break
+		sleep 0.1
+	done
+	WORKER_SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+	[ "$(llen queue)" = 0 ] || note "the worker did not drain the queue in 300 s"
+fi
 BARE_RSS_LOADED=$(rss_kib "$BARE_PID")
 FWD_RSS_LOADED=$(rss_kib "$FWD_PID")
 kill -0 "$PROXY_PID" 2>/dev/null || note "gerbang-proxy (pid $PROXY_PID) is gone"
@@ -638,6 +708,17 @@ echo "/healthz with metrics and access log vs the same with both off:" \
 	"$(ratio "${RPS[healthz]}" "${RPS[quiet]}") (bar 0.95x)"
 echo "/v1/me with a rate-limit class that never trips vs the same without:" \
 	"$(ratio "${RPS[me_rl]}" "${RPS[me]}") (bar 0.7x)"
+[ -z "${RPS[row]:-}" ] ||
+	echo "single-row read vs bare libfcgi: $(ratio "${RPS[row]}" "${RPS[fcgi]}") (bar 0.35x;" \
+		"GET /v1/data/notes/{id}: JWT + tenant transaction + query)"
+[ -z "${RPS[list50]:-}" ] ||
+	echo "list of 50 rows vs bare libfcgi: $(ratio "${RPS[list50]}" "${RPS[fcgi]}") (no bar;" \
+		"GET /v1/data/notes?limit=50)"
+[ -z "${RPS[task]:-}" ] ||
+	echo "POST /v1/tasks/echo (JWT + insert + Redis push + commit, 202) vs bare libfcgi: $(ratio "${RPS[task]}" "${RPS[fcgi]}") (bar 0.3x)"
+[ "$WORKER_TASKS" = 0 ] ||
+	echo "gerbang-worker, echo adapter, $THREADS threads: $WORKER_TASKS tasks in ${WORKER_SECS}s," \
+		"$(awk -v n="$WORKER_TASKS" -v s="$WORKER_SECS" 'BEGIN { if (s > 0) printf "%.0f", n / s; else printf "-" }') tasks/s (no bar)"
 echo "gerbang-proxy vs bare forwarder: $(ratio "${RPS[proxy]}" "${RPS[forward]}") (bar 0.8x)"
 echo "gerbang-proxy p99 vs bare forwarder p99: $(ratio "${P99[proxy]}" "${P99[forward]}") (bar <= 1.5x)"
 echo "(no bar: gerbang-proxy vs the bare forwarder sending the same headers:" \

@@ -26,8 +26,8 @@ cat > "$out/include/config.h" <<'H'
 #define GB_BUILD_TIME "1970-01-01T00:00:00Z"
 H
 
-deps=$(pkg-config --cflags jansson hiredis openssl)
-deplibs=$(pkg-config --libs jansson hiredis openssl)
+deps=$(pkg-config --cflags jansson hiredis openssl libpq)
+deplibs=$(pkg-config --libs jansson hiredis openssl libpq)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags="-std=c11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra
 	-Wno-unused-parameter -I$out/include -I$lib $deps"
@@ -43,19 +43,26 @@ modules() {
 	fuzz_jwt) echo "gb_buf gb_hmac gb_jwt" ;;
 	fuzz_plugin) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
 	fuzz_clientip) echo "gb_clientip gb_cors gb_err" ;;
+	fuzz_llm) echo "gb_llm" ;;
+	fuzz_task_msg) echo "gb_arena gb_buf gb_config gb_envelope gb_err gb_llm gb_metrics gb_redis \
+		gb_response gb_task gb_time gb_url gb_validate" ;;
+	# gb_schema links gb_db for gb_schema_verify (never called here)
+	fuzz_schema | fuzz_filter) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid \
+		gb_config gb_metrics gb_time gb_db gb_envelope gb_response gb_schema gb_filter gb_sql" ;;
 	esac
 }
 
 # Library objects: instrumented for coverage, without libFuzzer's main.
 for m in gb_arena gb_auth gb_buf gb_config gb_err gb_hmac gb_jwt gb_metrics gb_plugin gb_redis \
 	gb_reqid gb_request gb_time \
-	gb_url gb_clientip gb_cors; do
+	gb_url gb_clientip gb_cors gb_envelope gb_llm gb_response gb_task gb_validate \
+	gb_db gb_schema gb_filter gb_sql; do
 	# shellcheck disable=SC2086
 	$CC $cflags $san -fsanitize=fuzzer-no-link -c "$lib/$m.c" -o "$out/obj/$m.o"
 done
 
 for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url \
-	fuzz_jwt fuzz_plugin fuzz_clientip; do
+	fuzz_jwt fuzz_plugin fuzz_clientip fuzz_llm fuzz_task_msg fuzz_schema fuzz_filter; do
 	objs=
 	for m in $(modules "$t"); do
 		objs="$objs $out/obj/$m.o"

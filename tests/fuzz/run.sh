@@ -23,7 +23,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
 for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url fuzz_jwt \
-	fuzz_plugin fuzz_clientip; do
+	fuzz_plugin fuzz_clientip fuzz_llm fuzz_task_msg fuzz_schema fuzz_filter; do
 	bin=$out/$t
 	if [ ! -x "$bin" ]; then
 		echo "$t: FAILED (not built: run tests/fuzz/build.sh $out)"
@@ -37,6 +37,9 @@ for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_
 	fuzz_jwt) maxlen=5000 ;;         # past GB_JWT_MAX
 	fuzz_plugin) maxlen=8192 ;;
 	fuzz_clientip) maxlen=10000 ;;   # past GB_XFF_MAX
+	fuzz_task_msg) maxlen=256 ;;     # past GB_TASK_MSG_MAX
+	fuzz_schema) maxlen=8192 ;;
+	fuzz_filter) maxlen=9000 ;;      # past GB_QUERY_MAX
 	*) maxlen=4096 ;;
 	esac
 	mkdir -p "$work/$t" "$out/artifacts/$t"

@@ -55,6 +55,7 @@ class Stack:
         self.http_port = free_port()
         self.https_port = free_port()
         self.echo_port = free_port()
+        self.provider_port = free_port()   # scripts/fake-provider
         self.log = self.dir / "log"
         self.run = self.dir / "run"
 
@@ -139,6 +140,7 @@ def stack():
         # with the development accounts of README.md (GERBANG_SEED)
         s.ctl("start", "--build", build, "--http-port", s.http_port,
               "--https-port", s.https_port, "--echo-port", s.echo_port,
+              "--provider-port", s.provider_port,
               env={"GERBANG_SEED": "1"})
     except subprocess.CalledProcessError as e:
         s.ctl("stop", check=False)

@@ -84,6 +84,25 @@ def test_edge_through_lighttpd(stack, lighttpd):
     envelope_error(stack.request("TRACE", "/healthz", port=lighttpd), 405)
 
 
+def test_data_through_lighttpd(stack, lighttpd):
+    """gerbang-data spawned by lighttpd with SCHEMA_DIR from bin-environment:
+    the declared notes answer, an undeclared resource is its 404."""
+    from tenants import make_company
+    _, cid = make_company(stack, "lighttpd")
+    tok = sign({"alg": "HS256", "typ": "JWT"}, claims(str(uuid.uuid4()), cid, "owner"),
+               jwt_secret(stack))
+    auth = {"Authorization": "Bearer " + tok}
+    r = stack.request("POST", "/v1/data/notes", port=lighttpd,
+                      headers={**auth, "Content-Type": "application/json"},
+                      body=b'{"title": "via lighttpd"}')
+    assert r.status == 201, r
+    assert r.header("etag") == '"1"'
+    r = stack.get(r.header("location"), port=lighttpd, headers=auth)
+    assert r.status == 200 and r.json["data"]["title"] == "via lighttpd", r
+    assert envelope_error(stack.get("/v1/data/nope", port=lighttpd, headers=auth),
+                          404)["message"] == "no such resource"
+
+
 def test_stop_leaves_no_program(stack, lighttpd):
     """Runs last in this module: stopping lighttpd stops what it spawned."""
     children = spawned(stack)

@@ -9,6 +9,7 @@ other, so that a schema can never be skipped silently.
 import json
 import pathlib
 import re
+import uuid
 
 import pytest
 
@@ -23,7 +24,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROXY_METHODS = {"get", "post", "put", "patch", "delete"}
 # The proxy's route pattern, served under the nginx location /v1/plugins/.
 PROXY_PATTERN, PROXY_PATH = "/{*path}", "/v1/plugins/{path}"
-PROGRAMS = {"health", "auth", "users", "proxy", "metrics"}
+PROGRAMS = {"health", "auth", "users", "proxy", "metrics", "tasks", "data"}
 
 # The reusable error responses, by the status each stands for.
 ERROR_RESPONSES = {
@@ -614,6 +615,44 @@ def test_documented_errors(stack):
     r = stack.get("/v1/me")
     assert r.status == 401, r
     assert conforms(r, "/v1/me", "get")["message"] == "authentication required"
+
+
+def test_data_routes_answer_as_documented(stack):
+    """The example resource notes through every data route, each answer
+    checked against the document."""
+    from tenants import claims, jwt_secret, make_company, sign
+    _, cid = make_company(stack, "openapi")
+    token = sign({"alg": "HS256", "typ": "JWT"}, claims(str(uuid.uuid4()), cid, "owner"),
+                 jwt_secret(stack))
+    auth = {"Authorization": f"Bearer {token}"}
+    js = {**auth, "Content-Type": "application/json"}
+    body = first_example(operation("/v1/data/{resource}", "post"))
+    r = stack.request("POST", "/v1/data/notes", headers=js, body=json.dumps(body).encode())
+    assert r.status == 201, r
+    row = conforms(r, "/v1/data/{resource}", "post")["data"]
+    stack.request("POST", "/v1/data/notes", headers=js, body=json.dumps(body).encode())
+    path = f"/v1/data/notes/{row['id']}"
+    conforms(stack.get("/v1/data/notes?limit=1&done=false&due.gte=2026-01-01", headers=auth),
+             "/v1/data/{resource}", "get")
+    conforms(stack.get("/v1/data/notes?limit=0&nope=1", headers=auth), "/v1/data/{resource}", "get")
+    conforms(stack.get("/v1/data/notes?cursor=xyz", headers=auth), "/v1/data/{resource}", "get")
+    conforms(stack.get("/v1/data/nope", headers=auth), "/v1/data/{resource}", "get")
+    conforms(stack.get(path, headers=auth), "/v1/data/{resource}/{id}", "get")
+    change = first_example(operation("/v1/data/{resource}/{id}", "patch"))
+    r = stack.request("PATCH", path, headers={**js, "If-Match": '"1"'},
+                      body=json.dumps(change).encode())
+    assert r.status == 200, r
+    conforms(r, "/v1/data/{resource}/{id}", "patch")
+    r = stack.request("PATCH", path, headers={**js, "If-Match": '"1"'},
+                      body=json.dumps(change).encode())
+    assert r.status == 412, r
+    conforms(r, "/v1/data/{resource}/{id}", "patch")
+    r = stack.request("POST", "/v1/data/notes", headers=js, body=b'{"company_id": 1}')
+    conforms(r, "/v1/data/{resource}", "post")
+    r = stack.request("DELETE", path, headers=auth)
+    assert r.status == 200, r
+    conforms(r, "/v1/data/{resource}/{id}", "delete")
+    conforms(stack.request("DELETE", path, headers=auth), "/v1/data/{resource}/{id}", "delete")
 
 
 def test_metrics_media_type(stack):

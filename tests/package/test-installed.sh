@@ -40,6 +40,14 @@
 #      by both; curl checks the signed identity the echo receives, 401
 #      without a token, spoofed identity headers, a manifest added, a bad
 #      one and SIGHUP (reloads), 502 and the circuit breaker's 503;
+#      gerbang-tasks the same way, and the INSTALLED gerbang-worker as user
+#      gerbang with that environment: with Redis dead, a task cannot be
+#      queued (503, and no row is left), the lists answer, and the worker
+#      waits for Redis, then exits 0 on SIGTERM;
+#      gerbang-data the same way, with the installed example declaration
+#      notes.json copied into /etc/gerbang/schema.d (as README.Debian
+#      says): check-config --database, then create, list, a stale and a
+#      good If-Match, an undeclared resource, no token;
 #   5. stops all it started (programs, the echo, nginx, the cluster, which
 #      it then removes), removes the manifests and secret it wrote, checks
 #      nothing is left running, purges the package and checks the user,
@@ -58,8 +66,11 @@ set -u
 set -o pipefail
 
 PKG=gerbang
-PROGRAMS=(health auth users proxy metrics)   # the FastCGI programs, each with its socket
+PROGRAMS=(health auth users proxy metrics tasks data)   # the FastCGI programs, each with its socket
 TOOLS=(migrate admin)                # the commands, no units
+DAEMONS=(worker)                     # a .service each, no socket
+WORKER=/usr/sbin/gerbang-worker
+WORKER_PID=
 RUN=/run/gerbang
 SOCK=$RUN/health.sock
 PROG=/usr/sbin/gerbang-health
@@ -72,6 +83,9 @@ PLUGDIR=/etc/gerbang/plugins.d           # PLUGIN_DIR, by default
 MANIFEST=$PLUGDIR/echo.json
 PSECRET=$PLUGDIR/echo.secret             # shared by the proxy and the echo
 EXAMPLES=/usr/share/doc/gerbang/examples/plugins
+SCHEMADIR=/etc/gerbang/schema.d          # SCHEMA_DIR, by default
+SCHEMA_EXAMPLE=/usr/share/doc/gerbang/examples/schema.d/notes.json
+SCHEMA_FILES=()   # what this test wrote into $SCHEMADIR, removed before purge
 PASS=0
 FAIL=0
 WORK=
@@ -137,6 +151,7 @@ cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
 	[ -n "$NGINX_PID" ] && stop_pid "$NGINX_PID" TERM 10
+	[ -n "$WORKER_PID" ] && stop_pid "$WORKER_PID" TERM 10
 	for p in "${!SERVE_PID[@]}"; do
 		stop_pid "${SERVE_PID[$p]}" TERM 10
 		rm -f "$RUN/$p.sock"
@@ -146,6 +161,7 @@ cleanup() {
 		rm -f "$ECHO_SOCK"
 	fi
 	for p in "${PLUGIN_FILES[@]}"; do rm -f "$p"; done
+	for p in "${SCHEMA_FILES[@]}"; do rm -f "$p"; done
 	# SIGINT: PostgreSQL's fast shutdown.
 	[ -n "$PG_PID" ] && stop_pid "$PG_PID" INT 30
 	if [ -n "$POLICY_RC_CREATED" ]; then
@@ -299,12 +315,19 @@ UNITS=()
 for p in "${PROGRAMS[@]}"; do
 	UNITS+=("/lib/systemd/system/gerbang-$p.socket" "/lib/systemd/system/gerbang-$p.service")
 done
+for p in "${DAEMONS[@]}"; do
+	UNITS+=("/lib/systemd/system/gerbang-$p.service")
+done
 for f in "${UNITS[@]}" /usr/lib/tmpfiles.d/gerbang.conf; do
 	check "file $f" test -f "$f"
 done
 for p in "${PROGRAMS[@]}"; do
 	check "gerbang-$p.socket is enabled (sockets.target.wants)" \
 		test -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket"
+done
+for p in "${DAEMONS[@]}"; do
+	check "gerbang-$p.service is enabled (multi-user.target.wants)" \
+		test -L "/etc/systemd/system/multi-user.target.wants/gerbang-$p.service"
 done
 if command -v systemd-analyze >/dev/null; then
 	check "systemd-analyze verify accepts the ${#UNITS[@]} units" eval \
@@ -319,7 +342,7 @@ fi
 [ -d "$RUN" ] || install -d -o gerbang -g www-data -m 0750 "$RUN"
 
 MANPAGES=(/usr/share/man/man7/gerbang.7.gz /usr/share/man/man8/gerbang-echo.8.gz)
-for p in "${PROGRAMS[@]}" "${TOOLS[@]}"; do
+for p in "${PROGRAMS[@]}" "${TOOLS[@]}" "${DAEMONS[@]}"; do
 	MANPAGES+=("/usr/share/man/man8/gerbang-$p.8.gz")
 done
 for f in "${MANPAGES[@]}"; do
@@ -332,6 +355,8 @@ fi
 check "no libtool .la file installed" \
 	eval 'test -z "$(dpkg -L gerbang | grep "\.la$")"'
 check "migration /usr/share/gerbang/sql/001_identity.sql" test -s /usr/share/gerbang/sql/001_identity.sql
+check "migration /usr/share/gerbang/sql/004_tasks.sql" test -s /usr/share/gerbang/sql/004_tasks.sql
+check "migration /usr/share/gerbang/sql/005_data.sql" test -s /usr/share/gerbang/sql/005_data.sql
 # The API description and the /docs page with the Swagger UI it loads.
 check "API description /usr/share/gerbang/openapi.json (OpenAPI 3.1)" \
 	grep -q '"openapi": "3\.1\.' /usr/share/gerbang/openapi.json
@@ -377,8 +402,15 @@ check "the example plugin upstream $ECHO" test -x "$ECHO"
 for f in echo.json echo-jwt.json; do
 	check "example manifest $EXAMPLES/$f" test -s "$EXAMPLES/$f"
 done
+# gerbang-data's declarations: the same, with the example resource notes.
+check "$SCHEMADIR is root:gerbang 750" \
+	test "$(stat -c '%U:%G %a' "$SCHEMADIR" 2>/dev/null)" = "root:gerbang 750"
+check "$SCHEMADIR is empty" eval 'test -d "$SCHEMADIR" && test -z "$(ls -A "$SCHEMADIR")"'
+check "$SCHEMADIR is made by the postinst, not a file of the package" \
+	eval '! dpkg -L "$PKG" | grep -qx "$SCHEMADIR"'
+check "example declaration $SCHEMA_EXAMPLE" test -s "$SCHEMA_EXAMPLE"
 
-for p in "${PROGRAMS[@]}" "${TOOLS[@]}"; do
+for p in "${PROGRAMS[@]}" "${TOOLS[@]}" "${DAEMONS[@]}"; do
 	out=$("/usr/sbin/gerbang-$p" --version 2>&1)
 	check "gerbang-$p --version: $out" eval 'case "$out" in "gerbang-$p $UPSTREAM" | "gerbang-$p $UPSTREAM "*) true;; *) false;; esac'
 done
@@ -578,6 +610,10 @@ if [ -d /run/systemd/system ]; then
 		timeout 30 systemctl stop "gerbang-$p.socket" "gerbang-$p.service" >/dev/null 2>&1
 		wait_for 10 test ! -e "$RUN/$p.sock"
 	done
+	# and the worker it started: this test runs its own
+	for p in "${DAEMONS[@]}"; do
+		timeout 30 systemctl stop "gerbang-$p.service" >/dev/null 2>&1
+	done
 fi
 
 port_busy() {
@@ -687,6 +723,25 @@ if [ -n "$serve_ok" ]; then
 			serve_ok=
 		fi
 	done
+fi
+
+# The task worker, as gerbang-worker.service runs it: as gerbang, with the
+# environment of /etc/default/gerbang (and the dead Redis of GENV).
+if [ -n "$serve_ok" ]; then
+	genv
+	hold_signals
+	(
+		exec "${GENV[@]}" setpriv --reuid=gerbang --regid=gerbang --init-groups --inh-caps=-all \
+			--no-new-privs -- "$WORKER" --id pkgtest
+	) </dev/null 2>"$WORK/worker.log" 3>&- &
+	WORKER_PID=$!
+	release_signals
+	if wait_for 10 grep -q '"msg":"worker ready"' "$WORK/worker.log"; then
+		pass "gerbang-worker as gerbang is ready (the installed configuration passes its checks)"
+	else
+		show "$WORK/worker.log"
+		fail "gerbang-worker as gerbang is ready"
+	fi
 fi
 
 if [ -n "$serve_ok" ]; then
@@ -860,6 +915,66 @@ if [ -n "$serve_ok" ]; then
 	check "the 401 is an {\"ok\":false,...} envelope with WWW-Authenticate: Bearer" \
 		eval 'body_has anon "{\"ok\":false," && body_has anon "\"request_id\":\"" && header anon WWW-Authenticate | grep -q "^Bearer"'
 
+	# ------------------------------------------ gerbang-tasks, gerbang-worker
+	# Redis is dead here: nothing can be queued, and nothing is left behind.
+	printf '{"text":"pkgtest"}' >"$WORK/task.json"
+	fetch task https://127.0.0.1/v1/tasks/echo -X POST -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' --data-binary "@$WORK/task.json"
+	check "POST /v1/tasks/echo with Redis down answers a 503 envelope with Retry-After (got $(code task))" \
+		eval 'test "$(code task)" = 503 && body_has task "\"message\":\"the task queue is unavailable\"" && test "$(header task Retry-After)" = 1'
+	ntasks=$(as_postgres "$PGBIN/psql" -X -h "$PGSOCK" -U postgres -d gerbang -qAt \
+		-c "select count(*) from gerbang.tasks" 2>&1)
+	check "and leaves no task row behind (gerbang.tasks holds ${ntasks:-?})" test "$ntasks" = 0
+	fetch tasks https://127.0.0.1/v1/tasks -H "Authorization: Bearer $token"
+	check "GET /v1/tasks answers 200 with an empty page (got $(code tasks))" \
+		eval 'test "$(code tasks)" = 200 && body_has tasks "\"data\":[]" && body_has tasks "\"meta\":{"'
+	fetch notask https://127.0.0.1/background/tasks/00000000-0000-4000-8000-000000000000 \
+		-H "Authorization: Bearer $token"
+	check "GET /background/tasks/{id} reaches gerbang-tasks: 404 no such task (got $(code notask))" \
+		eval 'test "$(code notask)" = 404 && body_has notask "\"message\":\"no such task\""'
+	fetch nokind https://127.0.0.1/v1/tasks/nope -X POST -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' --data-binary "@$WORK/task.json"
+	check "an unknown task kind is a 404 envelope naming the kinds (got $(code nokind))" \
+		eval 'test "$(code nokind)" = 404 && body_has nokind "must be one of echo, generate_text"'
+	fetch taskanon https://127.0.0.1/v1/tasks
+	check "GET /v1/tasks without a token answers 401 (got $(code taskanon))" test "$(code taskanon)" = 401
+	check "gerbang-worker waits for Redis and says so" \
+		wait_for 15 grep -q '"msg":"cannot take a task"' "$WORK/worker.log"
+
+	# -------------------------------------------------------------- gerbang-data
+	# The example resource enabled as README.Debian says, before the first
+	# connection to data.sock starts gerbang-data (which reads it at start).
+	SCHEMA_FILES+=("$SCHEMADIR/notes.json")
+	install -m 0640 -o root -g gerbang "$SCHEMA_EXAMPLE" "$SCHEMADIR/notes.json"
+	cc=$(as_gerbang timeout 30 "$ADMIN" check-config --database 2>&1)
+	check "check-config --database as gerbang checks notes.json against the cluster" eval \
+		'printf "%s\n" "$cc" | grep -qx "resources: 1 in $SCHEMADIR" && printf "%s\n" "$cc" | grep -qx "configuration OK"'
+	printf '{"title":"pkgtest","due":"2026-12-01"}' >"$WORK/note.json"
+	fetch dpost https://127.0.0.1/v1/data/notes -X POST -H "Authorization: Bearer $token" \
+		-H 'Content-Type: application/json' --data-binary "@$WORK/note.json"
+	nid=$(json_str dpost id)
+	check "POST /v1/data/notes answers 201 with Location and ETag \"1\" (got $(code dpost))" \
+		eval 'test "$(code dpost)" = 201 && test "$(header dpost ETag)" = "\"1\"" && test "$(header dpost Location)" = "/v1/data/notes/$nid"'
+	[ "$(code dpost)" = 201 ] || { show "$WORK/dpost.body" 5; show "$WORK/data.log" 10; }
+	fetch dlist 'https://127.0.0.1/v1/data/notes?done=false&sort=-due' -H "Authorization: Bearer $token"
+	check "GET /v1/data/notes?done=false&sort=-due lists it, with meta (got $(code dlist))" \
+		eval 'test "$(code dlist)" = 200 && body_has dlist "\"id\":\"$nid\"" && body_has dlist "\"meta\":{"'
+	printf '{"done":true}' >"$WORK/done.json"
+	fetch dstale "https://127.0.0.1/v1/data/notes/$nid" -X PATCH -H "Authorization: Bearer $token" \
+		-H 'If-Match: "7"' -H 'Content-Type: application/json' --data-binary "@$WORK/done.json"
+	fetch dpatch "https://127.0.0.1/v1/data/notes/$nid" -X PATCH -H "Authorization: Bearer $token" \
+		-H 'If-Match: "1"' -H 'Content-Type: application/json' --data-binary "@$WORK/done.json"
+	check "PATCH with a stale If-Match is 412, with the current one 200 and ETag \"2\" (got $(code dstale), $(code dpatch))" \
+		eval 'test "$(code dstale)" = 412 && test "$(code dpatch)" = 200 && test "$(header dpatch ETag)" = "\"2\""'
+	nrow=$(as_postgres "$PGBIN/psql" -X -h "$PGSOCK" -U postgres -d gerbang -qAt \
+		-c "select company_id, done from gerbang_data.notes" 2>&1)
+	check "the row is the token's company's, done ($nrow)" test "$nrow" = "$cid|t"
+	fetch dnone https://127.0.0.1/v1/data/users -H "Authorization: Bearer $token"
+	check "an undeclared resource (users) is gerbang-data's 404 (got $(code dnone))" \
+		eval 'test "$(code dnone)" = 404 && body_has dnone "\"message\":\"no such resource\""'
+	fetch danon https://127.0.0.1/v1/data/notes
+	check "GET /v1/data/notes without a token answers 401 (got $(code danon))" test "$(code danon)" = 401
+
 	# ------------------------------------------ gerbang-proxy, gerbang-echo
 	# The echo itself, through its own server block: unsigned.
 	fetch ehealth "http://127.0.0.1:$EPORT/health"
@@ -987,12 +1102,25 @@ for p in "${PROGRAMS[@]}"; do
 	fi
 	rm -f "$RUN/$p.sock"
 done
+if [ -n "$WORKER_PID" ]; then
+	stop_pid "$WORKER_PID" TERM 15
+	WORKER_PID=
+	check "gerbang-worker exits 0 on SIGTERM (status $STOP_STATUS)" test "$STOP_STATUS" = 0
+	[ "$STOP_STATUS" = 0 ] || show "$WORK/worker.log" 5
+	check "gerbang-worker logged its stop" grep -q '"msg":"stopped"' "$WORK/worker.log"
+fi
 if [ -n "$ECHO_PID" ]; then
 	stop_pid "$ECHO_PID" TERM 15
 	ECHO_PID=
 	check "gerbang-echo exits 0 on SIGTERM (status $STOP_STATUS)" test "$STOP_STATUS" = 0
 	[ "$STOP_STATUS" = 0 ] || show "$WORK/echo.log" 5
 	rm -f "$ECHO_SOCK"
+fi
+if [ "${#SCHEMA_FILES[@]}" -gt 0 ]; then
+	rm -f "${SCHEMA_FILES[@]}"
+	SCHEMA_FILES=()
+	check "the declaration this test wrote is removed: $SCHEMADIR is empty again" \
+		eval 'test -z "$(ls -A "$SCHEMADIR")"'
 fi
 if [ "${#PLUGIN_FILES[@]}" -gt 0 ]; then
 	rm -f "${PLUGIN_FILES[@]}"
@@ -1053,12 +1181,14 @@ check "group gerbang removed" eval '! getent group gerbang'
 for f in $CONFFILES; do
 	check "conffile $f removed" test ! -e "$f"
 done
-check "$SECRET, $PLUGDIR and /etc/gerbang removed" \
-	eval 'test ! -e "$SECRET" && test ! -e "$PLUGDIR" && test ! -e /etc/gerbang'
+check "$SECRET, $PLUGDIR, $SCHEMADIR and /etc/gerbang removed" \
+	eval 'test ! -e "$SECRET" && test ! -e "$PLUGDIR" && test ! -e "$SCHEMADIR" && test ! -e /etc/gerbang'
 check "units and their enablement removed" eval \
 	'(for p in "${PROGRAMS[@]}"; do test ! -e "/lib/systemd/system/gerbang-$p.socket" && test ! -e "/lib/systemd/system/gerbang-$p.service" && test ! -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket" || exit 1; done)'
+check "the worker's unit and its enablement removed" eval \
+	'(for p in "${DAEMONS[@]}"; do test ! -e "/lib/systemd/system/gerbang-$p.service" && test ! -L "/etc/systemd/system/multi-user.target.wants/gerbang-$p.service" || exit 1; done)'
 check "programs, the echo, migrations, examples and man pages removed" eval \
-	'test ! -e "$PROG" && test ! -e "$ADMIN" && test ! -e "$MIGRATE" && test ! -e /usr/sbin/gerbang-proxy && test ! -e /usr/libexec/gerbang && test ! -e /usr/share/gerbang && test ! -e /usr/share/doc/gerbang && test ! -e /usr/share/man/man7/gerbang.7.gz'
+	'test ! -e "$PROG" && test ! -e "$ADMIN" && test ! -e "$MIGRATE" && test ! -e "$WORKER" && test ! -e /usr/sbin/gerbang-proxy && test ! -e /usr/libexec/gerbang && test ! -e /usr/share/gerbang && test ! -e /usr/share/doc/gerbang && test ! -e /usr/share/man/man7/gerbang.7.gz'
 check "$RUN removed" test ! -e "$RUN"
 
 exit 0

@@ -9,8 +9,10 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_cors \
 	tests/unit/test_gb_envelope \
 	tests/unit/test_gb_err \
+	tests/unit/test_gb_filter \
 	tests/unit/test_gb_hmac \
 	tests/unit/test_gb_jwt \
+	tests/unit/test_gb_llm \
 	tests/unit/test_gb_log \
 	tests/unit/test_gb_metrics \
 	tests/unit/test_gb_password \
@@ -21,7 +23,10 @@ GB_UNIT_TESTS = \
 	tests/unit/test_gb_request \
 	tests/unit/test_gb_response \
 	tests/unit/test_gb_router \
+	tests/unit/test_gb_schema \
 	tests/unit/test_gb_sign \
+	tests/unit/test_gb_sql \
+	tests/unit/test_gb_task \
 	tests/unit/test_gb_token \
 	tests/unit/test_gb_url
 
@@ -72,6 +77,10 @@ tests_unit_test_gb_jwt_SOURCES = tests/unit/test_gb_jwt.c tests/unit/gb_test.h
 tests_unit_test_gb_jwt_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_jwt_LDADD = $(GB_UNIT_LIBS)
 
+tests_unit_test_gb_llm_SOURCES = tests/unit/test_gb_llm.c tests/unit/gb_test.h
+tests_unit_test_gb_llm_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_llm_LDADD = $(GB_UNIT_LIBS)
+
 tests_unit_test_gb_log_SOURCES = tests/unit/test_gb_log.c tests/unit/gb_test.h
 tests_unit_test_gb_log_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_log_LDADD = $(GB_UNIT_LIBS)
@@ -112,9 +121,25 @@ tests_unit_test_gb_router_SOURCES = tests/unit/test_gb_router.c tests/unit/gb_te
 tests_unit_test_gb_router_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_router_LDADD = $(GB_UNIT_LIBS)
 
+tests_unit_test_gb_schema_SOURCES = tests/unit/test_gb_schema.c tests/unit/gb_test.h
+tests_unit_test_gb_schema_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_schema_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_filter_SOURCES = tests/unit/test_gb_filter.c tests/unit/gb_test.h
+tests_unit_test_gb_filter_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_filter_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_sql_SOURCES = tests/unit/test_gb_sql.c tests/unit/gb_test.h
+tests_unit_test_gb_sql_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_sql_LDADD = $(GB_UNIT_LIBS)
+
 tests_unit_test_gb_sign_SOURCES = tests/unit/test_gb_sign.c tests/unit/gb_test.h
 tests_unit_test_gb_sign_CFLAGS = $(GB_UNIT_CFLAGS)
 tests_unit_test_gb_sign_LDADD = $(GB_UNIT_LIBS)
+
+tests_unit_test_gb_task_SOURCES = tests/unit/test_gb_task.c tests/unit/gb_test.h
+tests_unit_test_gb_task_CFLAGS = $(GB_UNIT_CFLAGS)
+tests_unit_test_gb_task_LDADD = $(GB_UNIT_LIBS)
 
 tests_unit_test_gb_token_SOURCES = tests/unit/test_gb_token.c tests/unit/gb_test.h
 tests_unit_test_gb_token_CFLAGS = $(GB_UNIT_CFLAGS)

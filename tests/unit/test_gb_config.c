@@ -246,6 +246,20 @@ static const struct {
 	{ "ACCESS_LOG_SAMPLE=1.5", "ACCESS_LOG_SAMPLE" },
 	{ "ACCESS_LOG_SAMPLE=-0.1", "ACCESS_LOG_SAMPLE" },
 	{ "METRICS=yes", "METRICS" },
+	{ "TASKS_MAX_QUEUED=0", "TASKS_MAX_QUEUED" },
+	{ "WORKER_CONCURRENCY=257", "WORKER_CONCURRENCY" },
+	{ "TASK_VISIBILITY_S=1", "TASK_VISIBILITY_S" },
+	{ "TASK_MAX_ATTEMPTS=0", "TASK_MAX_ATTEMPTS" },
+	{ "TASK_RETRY_BASE_MS=9", "TASK_RETRY_BASE_MS" },
+	{ "LLM_ADAPTER=anthropic", "LLM_ADAPTER" },
+	{ "LLM_BASE_URL=http://a\nb", "LLM_BASE_URL" },
+	{ "LLM_MAX_TOKENS=0", "LLM_MAX_TOKENS" },
+	{ "LLM_TEMPERATURE=2.5", "LLM_TEMPERATURE" },
+	{ "LLM_TEMPERATURE=-1", "LLM_TEMPERATURE" },
+	{ "LLM_TIMEOUT_MS=99", "LLM_TIMEOUT_MS" },
+	{ "LLM_RETRIES=11", "LLM_RETRIES" },
+	{ "LLM_BREAKER_FAILURES=0", "LLM_BREAKER_FAILURES" },
+	{ "LLM_BREAKER_OPEN_MS=99", "LLM_BREAKER_OPEN_MS" },
 };
 
 /* Decimal rates. */
@@ -485,6 +499,7 @@ START_TEST(test_print_defaults)
 	                 "ACCESS_TOKEN_TTL_S=900\n"
 	                 "REFRESH_TOKEN_TTL_S=2592000\n"
 	                 "PLUGIN_DIR=/etc/gerbang/plugins.d\n"
+	                 "SCHEMA_DIR=/etc/gerbang/schema.d\n"
 	                 "RATE_LIMIT=on\n"
 	                 "RATE_LIMIT_RATE=20\n"
 	                 "RATE_LIMIT_CAPACITY=40\n"
@@ -498,12 +513,29 @@ START_TEST(test_print_defaults)
 	                 "CORS_ALLOW_HEADERS=Authorization, Content-Type, X-Request-Id, "
 	                 "Idempotency-Key, If-Match, traceparent\n"
 	                 "CORS_EXPOSE_HEADERS=X-Request-Id, RateLimit-Limit, RateLimit-Remaining, "
-	                 "RateLimit-Reset, Retry-After, Location\n"
+	                 "RateLimit-Reset, Retry-After, Location, ETag\n"
 	                 "HSTS_MAX_AGE_S=31536000\n"
 	                 "METRICS=on\n"
 	                 "METRICS_TOKEN=(unset)\n"
 	                 "ACCESS_LOG=on\n"
-	                 "ACCESS_LOG_SAMPLE=1\n");
+	                 "ACCESS_LOG_SAMPLE=1\n"
+	                 "TASK_PREFIX=gerbang:tasks:\n"
+	                 "TASKS_MAX_QUEUED=1000\n"
+	                 "WORKER_CONCURRENCY=4\n"
+	                 "TASK_VISIBILITY_S=120\n"
+	                 "TASK_MAX_ATTEMPTS=3\n"
+	                 "TASK_RETRY_BASE_MS=1000\n"
+	                 "TASK_RETRY_MAX_MS=300000\n"
+	                 "LLM_ADAPTER=openai\n"
+	                 "LLM_BASE_URL=https://api.openai.com/v1\n"
+	                 "LLM_MODEL=gpt-4o-mini\n"
+	                 "LLM_API_KEY=(unset)\n"
+	                 "LLM_MAX_TOKENS=1024\n"
+	                 "LLM_TEMPERATURE=0.7\n"
+	                 "LLM_TIMEOUT_MS=30000\n"
+	                 "LLM_RETRIES=2\n"
+	                 "LLM_BREAKER_FAILURES=5\n"
+	                 "LLM_BREAKER_OPEN_MS=30000\n");
 }
 END_TEST
 

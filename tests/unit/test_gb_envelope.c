@@ -192,6 +192,32 @@ START_TEST(test_too_big_falls_back_to_500)
 }
 END_TEST
 
+/* A page whose rows the program wrote as JSON text itself. */
+START_TEST(test_ok_list_raw)
+{
+	static const char rows[] = "[{\"id\":1},{\"id\":2}]";
+	json_t *j;
+
+	ck_assert_int_eq(gb_envelope_ok_list_raw(&r, "r", 200, "notes", rows, strlen(rows),
+	                                         json_pack("{s:i,s:s}", "limit", 2, "next_cursor",
+	                                                   "MQ")), 0);
+	ck_assert_str_eq(r.body.data,
+	                 "{\"ok\":true,\"message\":\"notes\",\"data\":[{\"id\":1},{\"id\":2}],"
+	                 "\"meta\":{\"limit\":2,\"next_cursor\":\"MQ\"},\"request_id\":\"r\"}");
+	j = parse_body(true, "notes", "r");
+	json_decref(j);
+	/* no rows: an empty array; only the given bytes are copied */
+	ck_assert_int_eq(gb_envelope_ok_list_raw(&r, "r", 200, "m", NULL, 0,
+	                                         json_pack("{s:i,s:n}", "limit", 5, "next_cursor")),
+	                 0);
+	ck_assert_str_eq(r.body.data, "{\"ok\":true,\"message\":\"m\",\"data\":[],"
+	                 "\"meta\":{\"limit\":5,\"next_cursor\":null},\"request_id\":\"r\"}");
+	ck_assert_int_eq(gb_envelope_ok_list_raw(&r, "r", 200, "m", "[]xyz", 2, NULL), 0);
+	ck_assert_str_eq(r.body.data, "{\"ok\":true,\"message\":\"m\",\"data\":[],"
+	                 "\"request_id\":\"r\"}");
+}
+END_TEST
+
 static Suite *
 envelope_suite(void)
 {
@@ -209,6 +235,7 @@ envelope_suite(void)
 	tcase_add_test(tc, test_escaping);
 	tcase_add_test(tc, test_reuse_replaces_body);
 	tcase_add_test(tc, test_too_big_falls_back_to_500);
+	tcase_add_test(tc, test_ok_list_raw);
 	suite_add_tcase(s, tc);
 	return s;
 }
