@@ -480,13 +480,23 @@ except AssertionError as e:     # reported by test_route_tables_were_read
     TABLES, TABLES_ERROR = {}, e
 
 
+# A route whose template stands for a closed set of names is documented as
+# one path per name: OpenAPI refuses two templates of the same shape
+# (/v1/tasks/{kind} beside /v1/tasks/{id}).
+NAMED = {"/v1/tasks/{kind}": ("/v1/tasks/{}", "TaskKind")}
+
+
 def documented(pattern, method):
-    """The (path, [methods]) a route table entry is documented as."""
+    """The [(path, [methods])] a route table entry is documented as."""
     if pattern == PROXY_PATTERN:
         assert method == "*"
-        return PROXY_PATH, sorted(PROXY_METHODS)
+        return [(PROXY_PATH, sorted(PROXY_METHODS))]
     assert method != "*", f"a '*' route other than the proxy's: {pattern}"
-    return pattern, [method.lower()]
+    if pattern in NAMED:
+        shape, schema = NAMED[pattern]
+        return [(shape.format(n), [method.lower()])
+                for n in DOC["components"]["schemas"][schema]["enum"]]
+    return [(pattern, [method.lower()])]
 
 
 def test_route_tables_were_read():
@@ -506,7 +516,11 @@ def table_routes():
 @pytest.mark.parametrize("service,method,pattern,access,roles,rate", list(table_routes()),
                          ids=[f"{r[0]}:{r[1]} {r[2]}" for r in table_routes()])
 def test_every_route_is_documented(service, method, pattern, access, roles, rate):
-    path, methods = documented(pattern, method)
+    for path, methods in documented(pattern, method):
+        check_documented(service, path, methods, pattern, access, roles, rate)
+
+
+def check_documented(service, path, methods, pattern, access, roles, rate):
     assert path in DOC["paths"], f"{path} is not documented"
     for m in methods:
         op = DOC["paths"][path].get(m)
@@ -534,13 +548,22 @@ def test_every_route_is_documented(service, method, pattern, access, roles, rate
             assert "429" not in statuses, "a route without a rate class cannot answer 429"
 
 
+def test_no_two_paths_have_the_same_shape():
+    """OpenAPI: templates that differ only in their names are the same path."""
+    shapes = {}
+    for path in DOC["paths"]:
+        shape = re.sub(r"\{[^}]*\}", "{}", path)
+        assert shape not in shapes, f"{path} and {shapes[shape]} are the same path"
+        shapes[shape] = path
+
+
 def test_every_documented_operation_is_a_route():
     served = set()
     for service, method, pattern, *_ in table_routes():
-        path, methods = documented(pattern, method)
-        served.update((path, m) for m in methods)
-        if method == "GET":
-            served.add((path, "head"))   # GET routes answer HEAD too
+        for path, methods in documented(pattern, method):
+            served.update((path, m) for m in methods)
+            if method == "GET":
+                served.add((path, "head"))   # GET routes answer HEAD too
     for path, method, _ in OPS:
         assert (path, method) in served, f"{method.upper()} {path} is in no route table"
 

@@ -482,7 +482,7 @@ def test_access_log_names_the_route(stack, a):
 def test_answers_are_as_documented(stack, a):
     from test_openapi import conforms
     r = a.submit("echo", {"text": "doc"}, key="doc-" + uuid.uuid4().hex)
-    conforms(r, "/v1/tasks/{kind}", "post")
+    conforms(r, "/v1/tasks/echo", "post")
     tid = r.json["data"]["task_id"]
     a.wait(tid)
     conforms(a.call("GET", f"/v1/tasks/{tid}"), "/v1/tasks/{id}", "get")
@@ -490,8 +490,10 @@ def test_answers_are_as_documented(stack, a):
     conforms(a.call("GET", "/v1/tasks?limit=2"), "/v1/tasks", "get")
     conforms(a.call("DELETE", f"/v1/tasks/{tid}"), "/v1/tasks/{id}", "delete")
     conforms(a.call("GET", f"/v1/tasks/{uuid.uuid4()}"), "/v1/tasks/{id}", "get")
-    conforms(a.submit("nope", {"text": "x"}), "/v1/tasks/{kind}", "post")
-    conforms(a.submit("echo", {"txt": "x"}), "/v1/tasks/{kind}", "post")
+    r = a.submit("nope", {"text": "x"})
+    assert r.status == 404 and r.json["message"] == "no such task kind", r
+    conforms(a.submit("echo", {"txt": "x"}), "/v1/tasks/echo", "post")
+    conforms(a.submit("generate_text", {"prompt": ""}), "/v1/tasks/generate_text", "post")
     conforms(a.call("GET", "/v1/tasks?status=x"), "/v1/tasks", "get")
     r = a.call("POST", "/background/generate_text", {"prompt": "doc"})
     conforms(r, "/background/generate_text", "post")
