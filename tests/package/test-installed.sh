@@ -1,10 +1,18 @@
 #!/bin/bash
 # tests/package/test-installed.sh - the installed-package test.
 #
-#   tests/package/test-installed.sh [path/to/gerbang_VERSION_ARCH.deb]
+#   tests/package/test-installed.sh [--from COMMIT|OLD.deb] [path/to/gerbang_VERSION_ARCH.deb]
 #
-# Without an argument it builds the package from this source tree first
-# (in a temporary copy; DEB_BUILD_OPTIONS is honoured).  Then it:
+# Without a .deb it builds the package from this source tree first (in a
+# temporary copy; DEB_BUILD_OPTIONS is honoured).  With --from, the
+# previous release (the package of COMMIT, built from `git archive`, or
+# OLD.deb) is installed first, set up (step 3) and served (gerbang-health
+# and gerbang-auth, as their units would), a client logs in; then the
+# package is upgraded over it as README.Debian says (apt-get install
+# --force-confold): the administrator's edit of /etc/default/gerbang and
+# the token key are kept, the running programs go on answering,
+# gerbang-migrate applies the new migrations, the programs restart, and
+# the refresh token from before refreshes.  Then it:
 #   1. installs the .deb with apt-get (dependencies included, plus nginx,
 #      ssl-cert and curl for step 4, and postgresql when no PostgreSQL
 #      server is installed), with service starts blocked by a temporary
@@ -50,8 +58,9 @@
 #      good If-Match, an undeclared resource, no token;
 #   5. stops all it started (programs, the echo, nginx, the cluster, which
 #      it then removes), removes the manifests and secret it wrote, checks
-#      nothing is left running, purges the package and checks the user,
-#      conffiles, units, token key and plugin directory are gone.
+#      nothing is left running, removes the package (the configuration,
+#      key and user stay), purges it and checks the user, conffiles,
+#      units, token key and plugin directory are gone.
 # One line per check, then "package: N passed, M failed"; exit 0 only when
 # nothing failed.  Run as root on a Debian machine where installing and
 # purging the package "gerbang" is acceptable (a CI machine): it refuses to
@@ -64,6 +73,13 @@
 
 set -u
 set -o pipefail
+
+FROM=
+if [ "${1:-}" = --from ]; then
+	[ $# -ge 2 ] || { echo "usage: $0 [--from COMMIT|OLD.deb] [NEW.deb]" >&2; exit 64; }
+	FROM=$2
+	shift 2
+fi
 
 PKG=gerbang
 PROGRAMS=(health auth users proxy metrics tasks data)   # the FastCGI programs, each with its socket
@@ -206,12 +222,29 @@ chmod 0755 "$WORK"
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 
+# build_deb [REF]: builds the package of this tree, or of the commit REF
+# (the previous release, for the upgrade), into $WORK/build[-REF]; sets
+# BUILT to the .deb.
 build_deb() {
-	local ver dir log=$WORK/build.log
-	ver=$(dpkg-parsechangelog -l "$srcdir/debian/changelog" -S Version) || return 1
-	dir=$WORK/build/$PKG-$ver
+	local ref=${1:-} ver dir out=$WORK/build${1:+-$1} log=$WORK/build${1:+-$1}.log
+	BUILT=
+	if [ -n "$ref" ]; then
+		ver=$(git -C "$srcdir" show "$ref:debian/changelog" | dpkg-parsechangelog -l - -S Version) ||
+			return 1
+	else
+		ver=$(dpkg-parsechangelog -l "$srcdir/debian/changelog" -S Version) || return 1
+	fi
+	dir=$out/$PKG-$ver
 	mkdir -p "$dir"
-	if git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+	if [ -n "$ref" ]; then
+		git -C "$srcdir" archive --format=tar "$ref" | tar -C "$dir" -xf - || return 1
+		if [ -d "$srcdir/docs/ui/node_modules/swagger-ui-dist" ] && [ -d "$dir/docs/ui" ]; then
+			mkdir -p "$dir/docs/ui/node_modules" &&
+				cp -a "$srcdir/docs/ui/node_modules/swagger-ui-dist" "$dir/docs/ui/node_modules/" || return 1
+		fi
+		local GIT_COMMIT=${ref:0:12}
+		export GIT_COMMIT
+	elif git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
 		git -C "$srcdir" ls-files -z --cached --others --exclude-standard |
 			(cd "$srcdir" && tar --null -T - -cf -) | tar -C "$dir" -xf - || return 1
 		# The pinned Swagger UI that `npm ci` put in docs/ui/node_modules
@@ -235,8 +268,8 @@ build_deb() {
 		show "$log" 30
 		return 1
 	}
-	DEB=$(find "$WORK/build" -maxdepth 1 -name "${PKG}_${ver}_*.deb" | head -n 1)
-	[ -n "$DEB" ]
+	BUILT=$(find "$out" -maxdepth 1 -name "${PKG}_${ver}_*.deb" | head -n 1)
+	[ -n "$BUILT" ]
 }
 
 if [ $# -ge 1 ]; then
@@ -245,10 +278,27 @@ if [ $# -ge 1 ]; then
 else
 	note "building the package from $srcdir"
 	build_deb || abort "build the package (log above)"
+	DEB=$BUILT
 	pass "package builds: $(basename "$DEB")"
 fi
 VERSION=$(dpkg-deb -f "$DEB" Version) || abort "$DEB is not a .deb"
 UPSTREAM=${VERSION%%-*}
+PREV_DEB=
+if [ -n "$FROM" ]; then
+	case $FROM in
+	*.deb) PREV_DEB=$(readlink -f "$FROM") ;;
+	*)
+		rev=$(git -C "$srcdir" rev-parse --verify -q "$FROM^{commit}") ||
+			abort "--from $FROM: no such commit in $srcdir (a clone with its history is needed)"
+		note "building the previous release from commit $rev"
+		build_deb "$rev" || abort "build the package of $FROM (log above)"
+		PREV_DEB=$BUILT
+		;;
+	esac
+	PREV_VERSION=$(dpkg-deb -f "$PREV_DEB" Version) || abort "$PREV_DEB is not a .deb"
+	check "the previous release $PREV_VERSION is older than $VERSION" \
+		dpkg --compare-versions "$PREV_VERSION" lt "$VERSION"
+fi
 if command -v lintian >/dev/null; then
 	if timeout 300 lintian --fail-on error,warning "$DEB" >"$WORK/lintian.log" 2>&1; then
 		pass "lintian: no errors or warnings"
@@ -280,153 +330,31 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	chmod 0755 /usr/sbin/policy-rc.d
 	POLICY_RC_CREATED=1
 fi
+# With --from, the previous release first (and cgi-fcgi, to talk to its
+# running programs); this release is installed over it further down.
+FIRST_DEB=$DEB FIRST_VERSION=$VERSION
+if [ -n "$PREV_DEB" ]; then
+	FIRST_DEB=$PREV_DEB FIRST_VERSION=$PREV_VERSION
+	EXTRA+=(libfcgi-bin)
+fi
 install_pkg() {
-	timeout 900 apt-get install "${APT_OPTS[@]}" "$DEB" "${EXTRA[@]}"
+	timeout 900 apt-get install "${APT_OPTS[@]}" "$FIRST_DEB" "${EXTRA[@]}"
 }
 INSTALLED_BY_US=1
 if ! install_pkg >"$WORK/install.log" 2>&1; then
 	timeout 300 apt-get update -q >>"$WORK/install.log" 2>&1
 	install_pkg >>"$WORK/install.log" 2>&1
 fi
-if dpkg-query -W -f='${Status} ${Version}' "$PKG" 2>/dev/null | grep -qx "install ok installed $VERSION"; then
-	pass "apt-get install $(basename "$DEB")"
+if dpkg-query -W -f='${Status} ${Version}' "$PKG" 2>/dev/null | grep -qx "install ok installed $FIRST_VERSION"; then
+	pass "apt-get install $(basename "$FIRST_DEB")"
 else
 	show "$WORK/install.log" 20
-	abort "apt-get install $(basename "$DEB")"
+	abort "apt-get install $(basename "$FIRST_DEB")"
 fi
 if [ -n "$POLICY_RC_CREATED" ]; then
 	rm -f /usr/sbin/policy-rc.d
 	POLICY_RC_CREATED=
 fi
-
-# ---------------------------------------------------------------- files --
-pw=$(getent passwd gerbang)
-IFS=: read -r _ _ pw_uid pw_gid _ pw_home pw_shell <<<"$pw"
-check "user gerbang exists" test -n "$pw"
-check "user gerbang is a system user (uid $pw_uid)" test "${pw_uid:-1000}" -lt 1000
-check "user gerbang has home /nonexistent, which does not exist" \
-	eval 'test "$pw_home" = /nonexistent && test ! -e /nonexistent'
-check "user gerbang cannot log in ($pw_shell)" \
-	eval 'case "$pw_shell" in */nologin|*/false) true;; *) false;; esac'
-check "group gerbang is its primary group" \
-	test "$(getent group gerbang | cut -d: -f3)" = "${pw_gid:-x}"
-
-UNITS=()
-for p in "${PROGRAMS[@]}"; do
-	UNITS+=("/lib/systemd/system/gerbang-$p.socket" "/lib/systemd/system/gerbang-$p.service")
-done
-for p in "${DAEMONS[@]}"; do
-	UNITS+=("/lib/systemd/system/gerbang-$p.service")
-done
-for f in "${UNITS[@]}" /usr/lib/tmpfiles.d/gerbang.conf; do
-	check "file $f" test -f "$f"
-done
-for p in "${PROGRAMS[@]}"; do
-	check "gerbang-$p.socket is enabled (sockets.target.wants)" \
-		test -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket"
-done
-for p in "${DAEMONS[@]}"; do
-	check "gerbang-$p.service is enabled (multi-user.target.wants)" \
-		test -L "/etc/systemd/system/multi-user.target.wants/gerbang-$p.service"
-done
-if command -v systemd-analyze >/dev/null; then
-	check "systemd-analyze verify accepts the ${#UNITS[@]} units" eval \
-		'test -z "$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1)"'
-fi
-if command -v systemd-tmpfiles >/dev/null; then
-	check "$RUN created by tmpfiles.d: gerbang:www-data 750" \
-		test "$(stat -c '%U:%G %a' "$RUN" 2>/dev/null)" = "gerbang:www-data 750"
-else
-	note "no systemd-tmpfiles here: creating $RUN as tmpfiles.d would"
-fi
-[ -d "$RUN" ] || install -d -o gerbang -g www-data -m 0750 "$RUN"
-
-MANPAGES=(/usr/share/man/man7/gerbang.7.gz /usr/share/man/man8/gerbang-echo.8.gz)
-for p in "${PROGRAMS[@]}" "${TOOLS[@]}" "${DAEMONS[@]}"; do
-	MANPAGES+=("/usr/share/man/man8/gerbang-$p.8.gz")
-done
-for f in "${MANPAGES[@]}"; do
-	check "man page $f" test -s "$f"
-done
-if command -v man >/dev/null; then
-	check "the man pages render without warnings" eval \
-		'(for f in "${MANPAGES[@]}"; do test -z "$(man --warnings -l "$f" 2>&1 >/dev/null)" || exit 1; done)'
-fi
-check "no libtool .la file installed" \
-	eval 'test -z "$(dpkg -L gerbang | grep "\.la$")"'
-check "migration /usr/share/gerbang/sql/001_identity.sql" test -s /usr/share/gerbang/sql/001_identity.sql
-check "migration /usr/share/gerbang/sql/004_tasks.sql" test -s /usr/share/gerbang/sql/004_tasks.sql
-check "migration /usr/share/gerbang/sql/005_data.sql" test -s /usr/share/gerbang/sql/005_data.sql
-# The API description and the /docs page with the Swagger UI it loads.
-check "API description /usr/share/gerbang/openapi.json (OpenAPI 3.1)" \
-	grep -q '"openapi": "3\.1\.' /usr/share/gerbang/openapi.json
-for f in index.html gerbang-docs.js swagger-ui-bundle.js swagger-ui.css; do
-	check "/docs file /usr/share/gerbang/docs/$f" test -s "/usr/share/gerbang/docs/$f"
-done
-# (dh_compress compresses documentation past 4 KiB)
-check "Swagger UI's NOTICE and the bundle's notices in /usr/share/doc/gerbang/swagger-ui" eval \
-	'zcat -f /usr/share/doc/gerbang/swagger-ui/NOTICE* | grep -q SmartBear &&
-	 zcat -f /usr/share/doc/gerbang/swagger-ui/swagger-ui-bundle.js.LICENSE.txt* | grep -q "@license React"'
-
-CONFFILES="/etc/default/gerbang
-/etc/nginx/sites-available/gerbang
-/etc/nginx/snippets/gerbang-fastcgi.conf
-/etc/nginx/snippets/gerbang-fastcgi-params.conf
-/etc/lighttpd/conf-available/50-gerbang.conf"
-registered=$(dpkg-query -W -f='${Conffiles}\n' "$PKG" | awk 'NF {print $1}')
-for f in $CONFFILES; do
-	check "conffile $f" eval 'test -f "$f" && printf "%s\n" "$registered" | grep -qxF "$f"'
-done
-
-check "/etc/gerbang is root:gerbang 750" \
-	test "$(stat -c '%U:%G %a' /etc/gerbang 2>/dev/null)" = "root:gerbang 750"
-check "$SECRET is root:gerbang 640" \
-	test "$(stat -c '%U:%G %a' "$SECRET" 2>/dev/null)" = "root:gerbang 640"
-check "$SECRET holds 96 hex digits, no line end" \
-	eval 'grep -qxE "[0-9a-f]{96}" "$SECRET" && test "$(stat -c %s "$SECRET")" = 96'
-check "$SECRET is not a conffile of the package" \
-	eval '! printf "%s\n" "$registered" | grep -qxF "$SECRET"'
-check "/etc/default/gerbang sets JWT_SECRET_FILE=$SECRET" \
-	grep -qx "JWT_SECRET_FILE=$SECRET" /etc/default/gerbang
-
-# The plugin registry: made by the postinst (not shipped: its group exists
-# only then), empty, its README in the documentation instead.
-check "$PLUGDIR is root:gerbang 750" \
-	test "$(stat -c '%U:%G %a' "$PLUGDIR" 2>/dev/null)" = "root:gerbang 750"
-check "$PLUGDIR is empty" eval 'test -d "$PLUGDIR" && test -z "$(ls -A "$PLUGDIR")"'
-check "$PLUGDIR is made by the postinst, not a file of the package" \
-	eval '! dpkg -L "$PKG" | grep -qx "$PLUGDIR"'
-check "its README is /usr/share/doc/gerbang/README.plugins.d" \
-	test -s /usr/share/doc/gerbang/README.plugins.d
-check "the example plugin upstream $ECHO" test -x "$ECHO"
-for f in echo.json echo-jwt.json; do
-	check "example manifest $EXAMPLES/$f" test -s "$EXAMPLES/$f"
-done
-# gerbang-data's declarations: the same, with the example resource notes.
-check "$SCHEMADIR is root:gerbang 750" \
-	test "$(stat -c '%U:%G %a' "$SCHEMADIR" 2>/dev/null)" = "root:gerbang 750"
-check "$SCHEMADIR is empty" eval 'test -d "$SCHEMADIR" && test -z "$(ls -A "$SCHEMADIR")"'
-check "$SCHEMADIR is made by the postinst, not a file of the package" \
-	eval '! dpkg -L "$PKG" | grep -qx "$SCHEMADIR"'
-check "example declaration $SCHEMA_EXAMPLE" test -s "$SCHEMA_EXAMPLE"
-
-for p in "${PROGRAMS[@]}" "${TOOLS[@]}" "${DAEMONS[@]}"; do
-	out=$("/usr/sbin/gerbang-$p" --version 2>&1)
-	check "gerbang-$p --version: $out" eval 'case "$out" in "gerbang-$p $UPSTREAM" | "gerbang-$p $UPSTREAM "*) true;; *) false;; esac'
-done
-out=$("$ECHO" --version 2>&1)
-check "gerbang-echo --version: $out" eval 'case "$out" in "gerbang-echo $UPSTREAM" | "gerbang-echo $UPSTREAM "*) true;; *) false;; esac'
-check "gerbang-migrate reads /usr/share/gerbang/sql by default" \
-	eval '"$MIGRATE" --help | grep -qF /usr/share/gerbang/sql'
-
-cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI=/healthz SCRIPT_NAME= \
-	setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$PROG" </dev/null 2>/dev/null)
-check "gerbang-health answers one CGI request as gerbang" \
-	eval 'printf "%s" "$cgi" | grep -q "\"ok\":true"'
-cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI='/a/b?x=1' SCRIPT_NAME= \
-	setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$ECHO" </dev/null 2>/dev/null)
-check "gerbang-echo answers one CGI request as gerbang (unsigned: absent)" \
-	eval 'printf "%s" "$cgi" | grep -qF "\"path\":\"/a/b\"" && printf "%s" "$cgi" | grep -qF "\"signature\":\"absent\""'
 
 # ------------------------------------------------------------- database --
 # A private cluster: its own data directory, a unix socket in its own
@@ -602,6 +530,267 @@ cc_dead=$(DB_URL="postgresql:///gerbang?host=$WORK/no-postgres" as_gerbang timeo
 check "check-config contacts neither PostgreSQL nor Redis (exit 0 with both dead)" eval \
 	'printf "%s\n" "$cc_dead" | grep -qx "configuration OK"'
 
+# activate NAME: gerbang-NAME as its .socket and .service would serve it.
+# systemd-socket-activate passes on only PATH, HOME and TERM of its
+# environment: the program's comes after it.  It waits for the first
+# connection, then execs the rest, as systemd would start the service (its
+# PID becomes the program's).
+activate() {
+	local p=$1
+	umask 0077
+	genv
+	hold_signals
+	(
+		exec systemd-socket-activate --inetd -l "$RUN/$p.sock" \
+			"${GENV[@]}" \
+			setpriv --reuid=gerbang --regid=gerbang --init-groups --inh-caps=-all \
+				--no-new-privs -- \
+			"/usr/sbin/gerbang-$p"
+	) </dev/null 2>>"$WORK/$p.log" 3>&- &
+	SERVE_PID[$p]=$!
+	release_signals
+	umask 0022
+}
+# socket_ready NAME: waits for the socket, then sets what SocketUser=root,
+# SocketGroup=www-data, SocketMode=0660 do; 1 when it never came.
+socket_ready() {
+	local s=$RUN/$1.sock
+	if wait_for 10 test -S "$s"; then
+		chgrp www-data "$s" && chmod 0660 "$s"
+		pass "socket $s listening ($(stat -c '%U:%G %a' "$s"))"
+	else
+		show "$WORK/$1.log"
+		fail "socket $s listening"
+		return 1
+	fi
+}
+
+# -------------------------------------------------------------- upgrade --
+# fcgi NAME METHOD URI [BODY]: one request to the running gerbang-NAME
+# through its socket, as the web server would send it (cgi-fcgi); the CGI
+# answer (Status: line, headers, body) in $WORK/fcgi.out.
+fcgi() {
+	local body=${4:-}
+	printf '%s' "$body" | env -i REQUEST_METHOD="$2" REQUEST_URI="$3" SCRIPT_NAME= \
+		SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=${#body} timeout 15 cgi-fcgi -bind -connect "$RUN/$1.sock" \
+		>"$WORK/fcgi.out" 2>/dev/null
+}
+fcgi_status() { sed -n 's/^Status: \([0-9]*\).*/\1/p' "$WORK/fcgi.out" | head -n 1; }
+fcgi_str() { sed -n "s/.*\"$1\":\"\([^\"\\\\]*\)\".*/\\1/p" "$WORK/fcgi.out" | head -n 1; }
+
+# upgrade: the previous release, set up as above, serving; then this
+# release over it as README.Debian's "Upgrading" says: apt-get install
+# keeping the administrator's configuration, gerbang-migrate, and the
+# services restarted.  What a client had before works after.
+OLD_REFRESH=
+upgrade() {
+	local p old_pids=() before after secret_sum
+	[ -d "$RUN" ] || install -d -o gerbang -g www-data -m 0750 "$RUN"
+	for p in health auth; do
+		activate "$p"
+		socket_ready "$p" || abort "the previous release serves gerbang-$p"
+	done
+	fcgi health GET /version
+	check "the running $PREV_VERSION answers /version with $PREV_VERSION" eval \
+		'test "$(fcgi_status)" = 200 && grep -qF "\"version\":\"${PREV_VERSION%%-*}\"" "$WORK/fcgi.out"'
+	fcgi auth POST /v1/auth/login "$(printf '{"company":"%s","email":"%s","password":"%s"}' \
+		"$COMPANY" "$EMAIL" "$USER_PW")"
+	OLD_REFRESH=$(fcgi_str refresh_token)
+	check "the running $PREV_VERSION logs the owner in (a refresh token kept for after the upgrade)" \
+		eval 'test "$(fcgi_status)" = 200 && test -n "$OLD_REFRESH"'
+	# (the activator exec'd the program on the first connection: same PID)
+	for p in health auth; do
+		old_pids+=("${SERVE_PID[$p]}")
+	done
+	# The administrator's change to a conffile the new release also changes.
+	printf '# kept across the upgrade (pkgtest)\nACCESS_LOG_SAMPLE=1\n' >>/etc/default/gerbang
+	before=$(sha256sum </etc/default/gerbang)
+	secret_sum=$(sha256sum <"$SECRET")
+	hold_signals
+	timeout 900 apt-get install "${APT_OPTS[@]}" -o Dpkg::Options::=--force-confold "$DEB" \
+		</dev/null >"$WORK/upgrade.log" 2>&1
+	release_signals
+	if dpkg-query -W -f='${Status} ${Version}' "$PKG" 2>/dev/null | grep -qx "install ok installed $VERSION"; then
+		pass "apt-get install $(basename "$DEB") over the running $PREV_VERSION"
+	else
+		show "$WORK/upgrade.log" 20
+		abort "apt-get install $(basename "$DEB") over the running $PREV_VERSION"
+	fi
+	check "the upgrade asked nothing and reported no error" \
+		eval '! grep -qiE "^(E:|dpkg: error)|conffile prompt" "$WORK/upgrade.log"'
+	after=$(sha256sum </etc/default/gerbang)
+	check "/etc/default/gerbang keeps the administrator's change" test "$before" = "$after"
+	check "the new default configuration waits beside it (/etc/default/gerbang.dpkg-dist)" \
+		eval 'test -f /etc/default/gerbang.dpkg-dist || cmp -s /etc/default/gerbang <(dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - ./etc/default/gerbang)'
+	check "the token key $SECRET is unchanged" test "$(sha256sum <"$SECRET")" = "$secret_sum"
+	# (no systemd here: what dh_installsystemd wrote is what would run)
+	check "the postinst restarts the sockets and the worker under systemd on an upgrade" \
+		eval 'grep -q "_dh_action=restart" /var/lib/dpkg/info/gerbang.postinst &&
+		      grep -q "deb-systemd-invoke \$_dh_action .*gerbang-health\.socket.*gerbang-worker\.service" /var/lib/dpkg/info/gerbang.postinst'
+	for p in "${old_pids[@]}"; do
+		check "the running program $p still serves from its replaced binary" \
+			eval 'test -n "$p" && readlink "/proc/$p/exe" | grep -q "(deleted)"'
+	done
+	fcgi health GET /healthz
+	check "the running $PREV_VERSION still answers during the upgrade" test "$(fcgi_status)" = 200
+	st=$(migrate status 2>&1)
+	check "gerbang-migrate status after the upgrade: this release's migrations pending" \
+		eval 'printf "%s\n" "$st" | grep -q "^pending"'
+	if migrate >"$WORK/migrate-upgrade.log" 2>&1; then
+		pass "gerbang-migrate applies this release's migrations over $PREV_VERSION's"
+	else
+		show "$WORK/migrate-upgrade.log"
+		fail "gerbang-migrate applies this release's migrations over $PREV_VERSION's"
+	fi
+	st=$(migrate status 2>&1)
+	check "gerbang-migrate status: none pending" eval '! printf "%s\n" "$st" | grep -q "^pending"'
+	# The restart: what systemctl restart gerbang-*.service does.
+	for p in health auth; do
+		stop_pid "${SERVE_PID[$p]}" TERM 10
+		unset "SERVE_PID[$p]"
+		rm -f "$RUN/$p.sock"
+	done
+}
+
+# ---------------------------------------------------------------- files --
+# What the package installed (after the upgrade, with --from).
+check_files() {
+	pw=$(getent passwd gerbang)
+	IFS=: read -r _ _ pw_uid pw_gid _ pw_home pw_shell <<<"$pw"
+	check "user gerbang exists" test -n "$pw"
+	check "user gerbang is a system user (uid $pw_uid)" test "${pw_uid:-1000}" -lt 1000
+	check "user gerbang has home /nonexistent, which does not exist" \
+		eval 'test "$pw_home" = /nonexistent && test ! -e /nonexistent'
+	check "user gerbang cannot log in ($pw_shell)" \
+		eval 'case "$pw_shell" in */nologin|*/false) true;; *) false;; esac'
+	check "group gerbang is its primary group" \
+		test "$(getent group gerbang | cut -d: -f3)" = "${pw_gid:-x}"
+
+	UNITS=()
+	for p in "${PROGRAMS[@]}"; do
+		UNITS+=("/lib/systemd/system/gerbang-$p.socket" "/lib/systemd/system/gerbang-$p.service")
+	done
+	for p in "${DAEMONS[@]}"; do
+		UNITS+=("/lib/systemd/system/gerbang-$p.service")
+	done
+	for f in "${UNITS[@]}" /usr/lib/tmpfiles.d/gerbang.conf; do
+		check "file $f" test -f "$f"
+	done
+	for p in "${PROGRAMS[@]}"; do
+		check "gerbang-$p.socket is enabled (sockets.target.wants)" \
+			test -L "/etc/systemd/system/sockets.target.wants/gerbang-$p.socket"
+	done
+	for p in "${DAEMONS[@]}"; do
+		check "gerbang-$p.service is enabled (multi-user.target.wants)" \
+			test -L "/etc/systemd/system/multi-user.target.wants/gerbang-$p.service"
+	done
+	if command -v systemd-analyze >/dev/null; then
+		check "systemd-analyze verify accepts the ${#UNITS[@]} units" eval \
+			'test -z "$(systemd-analyze verify --man=no "${UNITS[@]}" 2>&1)"'
+	fi
+	if command -v systemd-tmpfiles >/dev/null; then
+		check "$RUN created by tmpfiles.d: gerbang:www-data 750" \
+			test "$(stat -c '%U:%G %a' "$RUN" 2>/dev/null)" = "gerbang:www-data 750"
+	else
+		note "no systemd-tmpfiles here: creating $RUN as tmpfiles.d would"
+	fi
+	[ -d "$RUN" ] || install -d -o gerbang -g www-data -m 0750 "$RUN"
+
+	MANPAGES=(/usr/share/man/man7/gerbang.7.gz /usr/share/man/man8/gerbang-echo.8.gz)
+	for p in "${PROGRAMS[@]}" "${TOOLS[@]}" "${DAEMONS[@]}"; do
+		MANPAGES+=("/usr/share/man/man8/gerbang-$p.8.gz")
+	done
+	for f in "${MANPAGES[@]}"; do
+		check "man page $f" test -s "$f"
+	done
+	if command -v man >/dev/null; then
+		check "the man pages render without warnings" eval \
+			'(for f in "${MANPAGES[@]}"; do test -z "$(man --warnings -l "$f" 2>&1 >/dev/null)" || exit 1; done)'
+	fi
+	check "no libtool .la file installed" \
+		eval 'test -z "$(dpkg -L gerbang | grep "\.la$")"'
+	for f in "$srcdir"/sql/[0-9][0-9][0-9]_*.sql; do
+		check "migration /usr/share/gerbang/sql/${f##*/}" test -s "/usr/share/gerbang/sql/${f##*/}"
+	done
+	# The API description and the /docs page with the Swagger UI it loads.
+	check "API description /usr/share/gerbang/openapi.json (OpenAPI 3.1)" \
+		grep -q '"openapi": "3\.1\.' /usr/share/gerbang/openapi.json
+	for f in index.html gerbang-docs.js swagger-ui-bundle.js swagger-ui.css; do
+		check "/docs file /usr/share/gerbang/docs/$f" test -s "/usr/share/gerbang/docs/$f"
+	done
+	# (dh_compress compresses documentation past 4 KiB)
+	check "Swagger UI's NOTICE and the bundle's notices in /usr/share/doc/gerbang/swagger-ui" eval \
+		'zcat -f /usr/share/doc/gerbang/swagger-ui/NOTICE* | grep -q SmartBear &&
+		 zcat -f /usr/share/doc/gerbang/swagger-ui/swagger-ui-bundle.js.LICENSE.txt* | grep -q "@license React"'
+
+	CONFFILES="/etc/default/gerbang
+	/etc/nginx/sites-available/gerbang
+	/etc/nginx/snippets/gerbang-fastcgi.conf
+	/etc/nginx/snippets/gerbang-fastcgi-params.conf
+	/etc/lighttpd/conf-available/50-gerbang.conf"
+	registered=$(dpkg-query -W -f='${Conffiles}\n' "$PKG" | awk 'NF {print $1}')
+	for f in $CONFFILES; do
+		check "conffile $f" eval 'test -f "$f" && printf "%s\n" "$registered" | grep -qxF "$f"'
+	done
+
+	check "/etc/gerbang is root:gerbang 750" \
+		test "$(stat -c '%U:%G %a' /etc/gerbang 2>/dev/null)" = "root:gerbang 750"
+	check "$SECRET is root:gerbang 640" \
+		test "$(stat -c '%U:%G %a' "$SECRET" 2>/dev/null)" = "root:gerbang 640"
+	check "$SECRET holds 96 hex digits, no line end" \
+		eval 'grep -qxE "[0-9a-f]{96}" "$SECRET" && test "$(stat -c %s "$SECRET")" = 96'
+	check "$SECRET is not a conffile of the package" \
+		eval '! printf "%s\n" "$registered" | grep -qxF "$SECRET"'
+	check "/etc/default/gerbang sets JWT_SECRET_FILE=$SECRET" \
+		grep -qx "JWT_SECRET_FILE=$SECRET" /etc/default/gerbang
+
+	# The plugin registry: made by the postinst (not shipped: its group exists
+	# only then), empty, its README in the documentation instead.
+	check "$PLUGDIR is root:gerbang 750" \
+		test "$(stat -c '%U:%G %a' "$PLUGDIR" 2>/dev/null)" = "root:gerbang 750"
+	check "$PLUGDIR is empty" eval 'test -d "$PLUGDIR" && test -z "$(ls -A "$PLUGDIR")"'
+	check "$PLUGDIR is made by the postinst, not a file of the package" \
+		eval '! dpkg -L "$PKG" | grep -qx "$PLUGDIR"'
+	check "its README is /usr/share/doc/gerbang/README.plugins.d" \
+		test -s /usr/share/doc/gerbang/README.plugins.d
+	check "the example plugin upstream $ECHO" test -x "$ECHO"
+	for f in echo.json echo-jwt.json; do
+		check "example manifest $EXAMPLES/$f" test -s "$EXAMPLES/$f"
+	done
+	# gerbang-data's declarations: the same, with the example resource notes.
+	check "$SCHEMADIR is root:gerbang 750" \
+		test "$(stat -c '%U:%G %a' "$SCHEMADIR" 2>/dev/null)" = "root:gerbang 750"
+	check "$SCHEMADIR is empty" eval 'test -d "$SCHEMADIR" && test -z "$(ls -A "$SCHEMADIR")"'
+	check "$SCHEMADIR is made by the postinst, not a file of the package" \
+		eval '! dpkg -L "$PKG" | grep -qx "$SCHEMADIR"'
+	check "example declaration $SCHEMA_EXAMPLE" test -s "$SCHEMA_EXAMPLE"
+
+	for p in "${PROGRAMS[@]}" "${TOOLS[@]}" "${DAEMONS[@]}"; do
+		out=$("/usr/sbin/gerbang-$p" --version 2>&1)
+		check "gerbang-$p --version: $out" eval 'case "$out" in "gerbang-$p $UPSTREAM" | "gerbang-$p $UPSTREAM "*) true;; *) false;; esac'
+	done
+	out=$("$ECHO" --version 2>&1)
+	check "gerbang-echo --version: $out" eval 'case "$out" in "gerbang-echo $UPSTREAM" | "gerbang-echo $UPSTREAM "*) true;; *) false;; esac'
+	check "gerbang-migrate reads /usr/share/gerbang/sql by default" \
+		eval '"$MIGRATE" --help | grep -qF /usr/share/gerbang/sql'
+
+	cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI=/healthz SCRIPT_NAME= \
+		setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$PROG" </dev/null 2>/dev/null)
+	check "gerbang-health answers one CGI request as gerbang" \
+		eval 'printf "%s" "$cgi" | grep -q "\"ok\":true"'
+	cgi=$(env -i REQUEST_METHOD=GET REQUEST_URI='/a/b?x=1' SCRIPT_NAME= \
+		setpriv --reuid=gerbang --regid=gerbang --init-groups -- timeout 10 "$ECHO" </dev/null 2>/dev/null)
+	check "gerbang-echo answers one CGI request as gerbang (unsigned: absent)" \
+		eval 'printf "%s" "$cgi" | grep -qF "\"path\":\"/a/b\"" && printf "%s" "$cgi" | grep -qF "\"signature\":\"absent\""'
+}
+
+# -------------------------------------------------------------- upgrade --
+if [ -n "$PREV_DEB" ]; then
+	upgrade
+fi
+check_files
+
 # ---------------------------------------------------------------- serve --
 # As under systemd, with nothing of systemd running.
 if [ -d /run/systemd/system ]; then
@@ -693,35 +882,10 @@ fi
 
 if [ -n "$serve_ok" ]; then
 	for p in "${PROGRAMS[@]}"; do
-		umask 0077
-		# systemd-socket-activate passes on only PATH, HOME and TERM of its
-		# environment: the program's comes after it.  It waits for the
-		# first connection, then execs the rest, as systemd would start the
-		# service (its PID becomes the program's).
-		genv
-		hold_signals
-		(
-			exec systemd-socket-activate --inetd -l "$RUN/$p.sock" \
-				"${GENV[@]}" \
-				setpriv --reuid=gerbang --regid=gerbang --init-groups --inh-caps=-all \
-					--no-new-privs -- \
-				"/usr/sbin/gerbang-$p"
-		) </dev/null 2>"$WORK/$p.log" 3>&- &
-		SERVE_PID[$p]=$!
-		release_signals
-		umask 0022
+		activate "$p"
 	done
 	for p in "${PROGRAMS[@]}"; do
-		s=$RUN/$p.sock
-		if wait_for 10 test -S "$s"; then
-			# What SocketUser=root, SocketGroup=www-data, SocketMode=0660 do.
-			chgrp www-data "$s" && chmod 0660 "$s"
-			pass "socket $s listening ($(stat -c '%U:%G %a' "$s"))"
-		else
-			show "$WORK/$p.log"
-			fail "socket $s listening"
-			serve_ok=
-		fi
+		socket_ready "$p" || serve_ok=
 	done
 fi
 
@@ -891,6 +1055,14 @@ if [ -n "$serve_ok" ]; then
 	check "https POST /v1/auth/login answers 200 (got $(code login))" test "$(code login)" = 200
 	check "the login envelope has data.access_token (a JWT)" \
 		eval 'body_has login "{\"ok\":true," && [[ "$token" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]'
+
+	if [ -n "$OLD_REFRESH" ]; then
+		printf '{"refresh_token":"%s"}' "$OLD_REFRESH" >"$WORK/oldrefresh.json"
+		fetch oldrefresh https://127.0.0.1/v1/auth/refresh -X POST \
+			-H 'Content-Type: application/json' --data-binary "@$WORK/oldrefresh.json"
+		check "a refresh token $PREV_VERSION issued before the upgrade refreshes (got $(code oldrefresh))" \
+			eval 'test "$(code oldrefresh)" = 200 && test -n "$(json_str oldrefresh access_token)"'
+	fi
 
 	printf '{"company":"%s","email":"%s","password":"wrong-%s"}' "$COMPANY" "$EMAIL" "$USER_PW" >"$WORK/badlogin.json"
 	fetch badlogin https://127.0.0.1/v1/auth/login -X POST \
@@ -1167,6 +1339,18 @@ left=$(leftovers)
 check "no process started by this test left" test -z "$left"
 
 # ---------------------------------------------------------------- purge --
+# Remove first: the programs go, the administrator's files stay.
+if timeout 300 apt-get remove "${APT_OPTS[@]}" "$PKG" >"$WORK/remove.log" 2>&1; then
+	pass "apt-get remove $PKG"
+else
+	show "$WORK/remove.log" 20
+	fail "apt-get remove $PKG"
+fi
+check "after remove: $PKG is config-files only" \
+	test "$(dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null)" = "deinstall ok config-files"
+check "after remove: the programs are gone" eval 'test ! -e "$PROG" && test ! -e "$WORKER"'
+check "after remove: /etc/default/gerbang, $SECRET and the user gerbang stay" \
+	eval 'test -f /etc/default/gerbang && test -f "$SECRET" && getent passwd gerbang'
 if timeout 300 apt-get purge "${APT_OPTS[@]}" "$PKG" >"$WORK/purge.log" 2>&1; then
 	pass "apt-get purge $PKG"
 else
