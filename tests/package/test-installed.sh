@@ -4,7 +4,8 @@
 #   tests/package/test-installed.sh [--from COMMIT|OLD.deb] [path/to/gerbang_VERSION_ARCH.deb]
 #
 # Without a .deb it builds the package from this source tree first (in a
-# temporary copy; DEB_BUILD_OPTIONS is honoured).  With --from, the
+# temporary copy; DEB_BUILD_OPTIONS is honoured), and lintian (pedantic)
+# must report no error and no warning on it.  With --from, the
 # previous release (the package of COMMIT, built from `git archive`, or
 # OLD.deb) is installed first, set up (step 3) and served (gerbang-health
 # and gerbang-auth, as their units would), a client logs in; then the
@@ -300,7 +301,7 @@ if [ -n "$FROM" ]; then
 		dpkg --compare-versions "$PREV_VERSION" lt "$VERSION"
 fi
 if command -v lintian >/dev/null; then
-	if timeout 300 lintian --fail-on error,warning "$DEB" >"$WORK/lintian.log" 2>&1; then
+	if timeout 300 lintian --pedantic --fail-on error,warning "$DEB" >"$WORK/lintian.log" 2>&1; then
 		pass "lintian: no errors or warnings"
 	else
 		grep -E '^[EW]: ' "$WORK/lintian.log" | sed 's/^/#      /' >&3
