@@ -118,6 +118,8 @@ static const struct key keys[] = {
 	  "share (0 to 1) of successful requests logged; errors always are" },
 	{ "TASK_PREFIX", K_STR, OFF(task_prefix), "gerbang:tasks:", 0, 0, NULL, false,
 	  "prefix of the Redis keys of the task queue" },
+	{ "TASKS_THREADS", K_LONG, OFF(tasks_threads), "32", 1, 256, NULL, false,
+	  "serving threads of gerbang-tasks, in place of THREADS: the tasks they queue at once share a commit" },
 	{ "TASKS_MAX_QUEUED", K_LONG, OFF(tasks_max_queued), "1000", 1, 1000000, NULL, false,
 	  "pending and started tasks a company may have; more get 429" },
 	{ "WORKER_CONCURRENCY", K_LONG, OFF(worker_concurrency), "4", 1, 256, NULL, false,

@@ -61,6 +61,7 @@ struct gb_config {
 	/* background tasks (gerbang-tasks, gerbang-worker; gb_task) */
 	char *task_prefix;       /* Redis key prefix of the queue */
 	long tasks_max_queued;   /* PENDING + STARTED tasks per company */
+	long tasks_threads;      /* gerbang-tasks' serving threads (group commit) */
 	long worker_concurrency; /* tasks a gerbang-worker runs at once */
 	long task_visibility_s;  /* a taken task is re-delivered after this */
 	long task_max_attempts;

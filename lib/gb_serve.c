@@ -972,7 +972,7 @@ gb_serve_main(int argc, char **argv, const struct gb_app *app)
 		fprintf(stderr, "%s: configuration: %s: %s\n", app->name, cerr.key, cerr.msg);
 		return 78;
 	}
-	s.threads = s.cfg.threads;
+	s.threads = app->threads != NULL ? app->threads(&s.cfg) : s.cfg.threads;
 	if (threads_arg != NULL) {
 		if (gb_parse_long(threads_arg, 1, 256, &v) != GB_OK) {
 			fprintf(stderr, "%s: --threads must be a whole number from 1 to 256\n", app->name);

@@ -49,6 +49,9 @@ struct gb_app {
 	 * and a restart may succeed), reload on SIGHUP, fini after the last
 	 * thread finished. */
 	int (*init)(const struct gb_config *cfg);
+	/* Optional: the serving threads when --threads does not say, in place
+	 * of THREADS (gerbang-tasks: TASKS_THREADS). */
+	long (*threads)(const struct gb_config *cfg);
 	void (*reload)(void);
 	void (*fini)(void);
 };

@@ -412,15 +412,25 @@ arg(const char **argv, size_t *argvlen, int i, const char *s)
 enum gb_err
 gb_task_push(struct gb_redis *r, const struct gb_task_keys *k, const char *msg)
 {
-	const char *argv[3];
-	size_t argvlen[3];
+	return gb_task_push_many(r, k, &msg, 1);
+}
+
+enum gb_err
+gb_task_push_many(struct gb_redis *r, const struct gb_task_keys *k, const char *const *msgs,
+                  size_t n)
+{
+	const char *argv[2 + GB_TASK_PUSH_MAX];
+	size_t argvlen[2 + GB_TASK_PUSH_MAX], i;
 	redisReply *rep;
 	enum gb_err e;
 
+	if (n == 0 || n > GB_TASK_PUSH_MAX)
+		return GB_EINVAL;
 	arg(argv, argvlen, 0, "LPUSH");
 	arg(argv, argvlen, 1, k->queue);
-	arg(argv, argvlen, 2, msg);
-	rep = gb_redis_command_argv(r, &e, 3, argv, argvlen);
+	for (i = 0; i < n; i++)
+		arg(argv, argvlen, (int)(2 + i), msgs[i]);
+	rep = gb_redis_command_argv(r, &e, (int)(2 + n), argv, argvlen);
 	if (rep == NULL)
 		return e;
 	e = rep->type == REDIS_REPLY_INTEGER ? GB_OK : GB_EREDIS;

@@ -110,6 +110,13 @@ enum gb_err gb_task_keys_init(struct gb_task_keys *k, const char *prefix);
  * which workers drop). */
 enum gb_err gb_task_push(struct gb_redis *r, const struct gb_task_keys *k, const char *msg);
 
+/* The same for n messages (1 to GB_TASK_PUSH_MAX) in one LPUSH: all or
+ * none are queued, in their order (the first is taken first).  GB_EINVAL
+ * for another n. */
+#define GB_TASK_PUSH_MAX 64
+enum gb_err gb_task_push_many(struct gb_redis *r, const struct gb_task_keys *k,
+                              const char *const *msgs, size_t n);
+
 /* Takes the oldest message into the processing list (BLMOVE, waiting at
  * most block_ms, 0 to 60000) and gives it a deadline visibility_ms from
  * now.  Returns GB_OK with the message in buf (GB_TASK_MSG_MAX bytes),

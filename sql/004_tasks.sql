@@ -42,9 +42,10 @@ CREATE INDEX tasks_company_created ON gerbang.tasks (company_id, created_at DESC
 -- The active (PENDING or STARTED) tasks of each company, for its limit
 -- (TASKS_MAX_QUEUED), kept by the triggers below: counting the rows at each
 -- enqueue would cost as much as the company's backlog.  Spread over 16 rows
--- a company, each change going to one at random, so that concurrent
--- enqueues of one company rarely wait for each other's row lock (held to
--- the end of their transaction); a row may go negative, the sum is exact.
+-- a company (a transaction changes the one of its connection), so that
+-- concurrent enqueues of one company rarely wait for each other's row lock
+-- (held to the end of their transaction); a row may go negative, the sum
+-- is exact.
 CREATE TABLE gerbang.task_counts (
 	company_id uuid NOT NULL DEFAULT gerbang.current_company()
 		REFERENCES gerbang.companies (id) ON DELETE CASCADE,
@@ -69,34 +70,50 @@ CREATE POLICY tenant ON gerbang.task_counts
 GRANT SELECT, INSERT, UPDATE ON gerbang.tasks TO gerbang_runtime;
 GRANT SELECT, INSERT, UPDATE ON gerbang.task_counts TO gerbang_runtime;
 
--- Whether a status counts toward the limit.
-CREATE FUNCTION gerbang.task_active(p_status text) RETURNS int
-	LANGUAGE sql IMMUTABLE STRICT
-	AS $$ SELECT CASE WHEN p_status IN ('PENDING', 'STARTED') THEN 1 ELSE 0 END $$;
+-- Keeps gerbang.task_counts: +1 for each new active task, -1 when one
+-- ends, nothing for PENDING <-> STARTED.  Tasks are never deleted but
+-- with their company, whose counts go with it.  Runs as the caller, under
+-- row-level security, in the caller's transaction.  A transaction changes
+-- one row of the 16 only, the one of its backend (pg_backend_pid() % 16):
+-- concurrent connections rarely share one, and a transaction holding two
+-- row locks, which another could take in the other order, never occurs.
+-- New tasks are counted per statement (an INSERT of many tasks is one
+-- change); the end of a task, one at a time, per row.  No SET clause and
+-- no helper function: each would cost a configuration change or a call
+-- per task.
+CREATE FUNCTION gerbang.tasks_count_new() RETURNS trigger
+	LANGUAGE plpgsql
+	AS $$
+BEGIN
+	INSERT INTO gerbang.task_counts AS c (company_id, shard, active)
+		SELECT n.company_id, (pg_catalog.pg_backend_pid() % 16)::smallint, pg_catalog.count(*)
+		FROM new_tasks n WHERE n.status IN ('PENDING', 'STARTED')
+		GROUP BY n.company_id
+		ON CONFLICT (company_id, shard) DO UPDATE SET active = c.active + excluded.active;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER tasks_count_new AFTER INSERT ON gerbang.tasks
+	REFERENCING NEW TABLE AS new_tasks
+	FOR EACH STATEMENT EXECUTE FUNCTION gerbang.tasks_count_new();
 
--- Keeps gerbang.task_counts: +1 for a new active task, -1 when one ends,
--- nothing for PENDING <-> STARTED.  Tasks are never deleted but with their
--- company, whose counts go with it.  Runs as the caller, under row-level
--- security, in the caller's transaction.
-CREATE FUNCTION gerbang.tasks_count() RETURNS trigger
-	LANGUAGE plpgsql SET search_path = pg_catalog, gerbang
+CREATE FUNCTION gerbang.tasks_count_change() RETURNS trigger
+	LANGUAGE plpgsql
 	AS $$
 DECLARE
-	delta int := gerbang.task_active(NEW.status);
+	delta int := CASE WHEN NEW.status IN ('PENDING', 'STARTED') THEN 1 ELSE 0 END
+	           - CASE WHEN OLD.status IN ('PENDING', 'STARTED') THEN 1 ELSE 0 END;
 BEGIN
-	IF TG_OP = 'UPDATE' THEN
-		delta := delta - gerbang.task_active(OLD.status);
-	END IF;
 	IF delta <> 0 THEN
 		INSERT INTO gerbang.task_counts AS c (company_id, shard, active)
-			VALUES (NEW.company_id, floor(random() * 16)::smallint, delta)
+			VALUES (NEW.company_id, (pg_catalog.pg_backend_pid() % 16)::smallint, delta)
 			ON CONFLICT (company_id, shard) DO UPDATE SET active = c.active + delta;
 	END IF;
 	RETURN NULL;
 END
 $$;
-CREATE TRIGGER tasks_count AFTER INSERT OR UPDATE OF status ON gerbang.tasks
-	FOR EACH ROW EXECUTE FUNCTION gerbang.tasks_count();
+CREATE TRIGGER tasks_count_change AFTER UPDATE OF status ON gerbang.tasks
+	FOR EACH ROW EXECUTE FUNCTION gerbang.tasks_count_change();
 
 -- The advisory lock of one task, until the end of the transaction: class
 -- 0x67627461 ("gbta"), so it shares no key with other advisory locks; a
@@ -105,8 +122,8 @@ CREATE TRIGGER tasks_count AFTER INSERT OR UPDATE OF status ON gerbang.tasks
 -- bulk insert of many tasks in one transaction would run out of lock slots.
 -- NULL (no task) takes none.
 CREATE FUNCTION gerbang.task_lock(p_id uuid) RETURNS void
-	LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog
-	AS $$ SELECT pg_advisory_xact_lock(1734505569, hashtext(p_id::text)) $$;
+	LANGUAGE sql VOLATILE STRICT
+	AS $$ SELECT pg_catalog.pg_advisory_xact_lock(1734505569, pg_catalog.hashtext(p_id::text)) $$;
 
 -- A worker's start of one delivery: waits for the enqueuing transaction
 -- (the lock), then, in a new snapshot (a VOLATILE function's statements
@@ -130,6 +147,6 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION gerbang.task_lock(uuid), gerbang.task_start(uuid),
-	gerbang.task_active(text), gerbang.tasks_count() FROM PUBLIC;
+	gerbang.tasks_count_new(), gerbang.tasks_count_change() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION gerbang.task_lock(uuid), gerbang.task_start(uuid),
-	gerbang.task_active(text), gerbang.tasks_count() TO gerbang_runtime;
+	gerbang.tasks_count_new(), gerbang.tasks_count_change() TO gerbang_runtime;

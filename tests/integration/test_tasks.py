@@ -403,6 +403,57 @@ def test_limit_of_queued_tasks(stack, no_worker):
         restart_tasks(stack)
 
 
+# ---- group commit (tasks queued at once share a transaction) -----------------------------------
+
+def test_tasks_queued_at_once_each_get_their_row_and_message(stack, no_worker):
+    """Concurrent enqueues of several companies: every one answered 202 once,
+    with its own id, its own row (its own input, its company) and exactly one
+    message naming it; the companies' counts agree with their rows."""
+    companies = [Company(stack) for _ in range(3)]
+    before = queue_lists(stack)["queue"]
+
+    def one(i):
+        c = companies[i % 3]
+        r = c.submit("echo", {"text": f"group {i}"})
+        return c, i, r
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(one, range(150)))
+    ids = {}
+    for c, i, r in results:
+        assert r.status == 202, r
+        ids[r.json["data"]["task_id"]] = (c, i)
+    assert len(ids) == 150
+    for c in companies:
+        rows = psql(stack, "select id, input->>'text' from gerbang.tasks "
+                    f"where company_id = {q(c.id)}")
+        got = dict(line.split("|", 1) for line in rows if line)
+        mine = {tid: f"group {i}" for tid, (cc, i) in ids.items() if cc is c}
+        assert got == mine
+        assert counts_agree(stack, c.id)[0], counts_agree(stack, c.id)
+    messages = redis(stack, "LRANGE", "gerbang:tasks:queue", "0", "-1").splitlines()
+    named = [m for m in messages if any(tid in m for tid in ids)]
+    assert len(named) == 150 and queue_lists(stack)["queue"] == before + 150
+    assert all(sum(tid in m for m in named) == 1 for tid in ids)
+
+
+def test_the_limit_holds_within_a_group(stack, no_worker):
+    """Forty enqueues at once against a limit of 10: exactly 10 answered 202
+    (with rows and messages), the rest 429 with nothing stored."""
+    restart_tasks(stack, {"GERBANG_TASKS_MAX_QUEUED": "10"})
+    try:
+        c = Company(stack)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            rs = list(pool.map(lambda i: c.submit("echo", {"text": str(i)}), range(40)))
+        statuses = sorted(r.status for r in rs)
+        assert statuses == [202] * 10 + [429] * 30, statuses
+        queued = {r.json["data"]["task_id"] for r in rs if r.status == 202}
+        assert {row["id"] for row in c.rows()} == queued
+        assert counts_agree(stack, c.id)[0], counts_agree(stack, c.id)
+    finally:
+        restart_tasks(stack)
+
+
 # ---- Redis down ------------------------------------------------------------------------------------
 
 def test_redis_down_at_enqueue_is_503_and_leaves_no_row(stack):

@@ -247,6 +247,7 @@ static const struct {
 	{ "ACCESS_LOG_SAMPLE=-0.1", "ACCESS_LOG_SAMPLE" },
 	{ "METRICS=yes", "METRICS" },
 	{ "TASKS_MAX_QUEUED=0", "TASKS_MAX_QUEUED" },
+	{ "TASKS_THREADS=257", "TASKS_THREADS" },
 	{ "WORKER_CONCURRENCY=257", "WORKER_CONCURRENCY" },
 	{ "TASK_VISIBILITY_S=1", "TASK_VISIBILITY_S" },
 	{ "TASK_MAX_ATTEMPTS=0", "TASK_MAX_ATTEMPTS" },
@@ -520,6 +521,7 @@ START_TEST(test_print_defaults)
 	                 "ACCESS_LOG=on\n"
 	                 "ACCESS_LOG_SAMPLE=1\n"
 	                 "TASK_PREFIX=gerbang:tasks:\n"
+	                 "TASKS_THREADS=32\n"
 	                 "TASKS_MAX_QUEUED=1000\n"
 	                 "WORKER_CONCURRENCY=4\n"
 	                 "TASK_VISIBILITY_S=120\n"
