@@ -1,6 +1,8 @@
 #!/bin/sh
-# Runs every fuzz target built by build.sh for SECONDS each, over a copy of
-# its seed corpus (nothing is written back into the source tree).  Crash
+# Runs every fuzz target built by build.sh: first every input of its kept
+# corpus (tests/fuzz/corpus/TARGET) once, as a regression test, then
+# SECONDS of fuzzing over a copy of it (nothing is written back into the
+# source tree).  Crash
 # inputs are kept in OUTDIR/artifacts/.
 #   tests/fuzz/run.sh OUTDIR SECONDS
 # Prints one line per target and last "fuzz: N passed, M failed"; exits 1
@@ -47,6 +49,15 @@ for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_
 		cp "$here/corpus/$t/"* "$work/$t/" 2>/dev/null
 	fi
 	log=$out/artifacts/$t.log
+	# The kept corpus first, every input once: a regression test of its own
+	# (an input that once crashed a target stays in its corpus).
+	if [ -d "$here/corpus/$t" ] && ! "$bin" -runs=0 -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$out/artifacts/$t/" "$here/corpus/$t" >"$log.replay" 2>&1; then
+		echo "$t: FAILED replaying tests/fuzz/corpus/$t (log $log.replay)"
+		grep -E 'ERROR: |runtime error|SUMMARY|Test unit written' "$log.replay" | head -n 5 | sed 's/^/  /'
+		failed=$((failed + 1))
+		continue
+	fi
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
 		-print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" \
 		"$work/$t" >"$log" 2>&1
