@@ -1094,8 +1094,10 @@ check_claims(const struct gb_jwt_policy *p, const struct jmember *m, size_t nm, 
 		if (reason != NULL)
 			return reason;
 	}
-	/* now, exp, nbf, iat <= GB_JWT_TIME_MAX and leeway small: no overflow */
-	if (now > c->exp + p->leeway_s)
+	/* now, exp, nbf, iat <= GB_JWT_TIME_MAX and leeway small: no overflow.
+	 * RFC 7519 4.1.4: valid only before exp (a token is refused from its
+	 * exp second on), from nbf on. */
+	if (now >= c->exp + p->leeway_s)
 		return "expired";
 	if (now + p->leeway_s < c->nbf)
 		return "not yet valid";

@@ -468,9 +468,9 @@ static const struct forged {
 	{ "ES256 role changed, not re-signed", H_ES, NULL, NULL, S_ES, M_REROLE, K_ES,
 	  "bad signature" },
 	/* times (NOW 1750000000, leeway 30) */
-	{ "expired", H_HS, "exp", "\"exp\":1749999969", S_HS, M_NONE, K_HS, "expired" },
+	{ "expired", H_HS, "exp", "\"exp\":1749999970", S_HS, M_NONE, K_HS, "expired" },
 	{ "expired long ago", H_HS, "exp", "\"exp\":1", S_HS, M_NONE, K_HS, "expired" },
-	{ "exp within leeway", H_HS, "exp", "\"exp\":1749999970", S_HS, M_NONE, K_HS, NULL },
+	{ "exp within leeway", H_HS, "exp", "\"exp\":1749999971", S_HS, M_NONE, K_HS, NULL },
 	{ "exp now", H_HS, "exp", "\"exp\":1750000000", S_HS, M_NONE, K_HS, NULL },
 	{ "nbf in the future", H_HS, NULL, "\"nbf\":1750000031", S_HS, M_NONE, K_HS,
 	  "not yet valid" },
@@ -1099,11 +1099,11 @@ START_TEST(test_verify_policy)
 	p.iss = "";
 	ck_assert_int_eq(gb_jwt_verify(keys[K_HS], &p, tok, n, NOW, &out, &why), GB_ECONFIG);
 
-	/* leeway 0: exactly at exp still valid, one second later not */
+	/* leeway 0: valid the second before exp, refused at exp (RFC 7519) */
 	p = policy;
 	p.leeway_s = 0;
-	ck_assert_int_eq(gb_jwt_verify(keys[K_HS], &p, tok, n, NOW + 600, &out, &why), GB_OK);
-	ck_assert_int_eq(gb_jwt_verify(keys[K_HS], &p, tok, n, NOW + 601, &out, &why), GB_EINVAL);
+	ck_assert_int_eq(gb_jwt_verify(keys[K_HS], &p, tok, n, NOW + 599, &out, &why), GB_OK);
+	ck_assert_int_eq(gb_jwt_verify(keys[K_HS], &p, tok, n, NOW + 600, &out, &why), GB_EINVAL);
 	ck_assert_str_eq(why, "expired");
 	ck_assert_int_eq(gb_jwt_verify(keys[K_HS], &p, tok, n, NOW - 11, &out, &why), GB_EINVAL);
 	ck_assert_str_eq(why, "issued in the future");
