@@ -99,6 +99,7 @@ stop_pid() {
 	kill -KILL "$pid" 2>/dev/null || true
 }
 
+TOPO_DIR=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
@@ -110,6 +111,8 @@ cleanup() {
 	stop_pid "$FWDH_PID" TERM
 	stop_pid "$AUTHRL_PID" TERM
 	stop_pid "$QUIET_PID" TERM
+	[ -z "$TOPO_DIR" ] || TOPOLOGY_QUIET=1 timeout 60 "$SRC/tests/scaleout/topology" down "$TOPO_DIR" \
+		>/dev/null 2>&1 || note "topology down failed ($TOPO_DIR)"
 	wait 2>/dev/null || true
 	if [ $STACK_STARTED = 1 ]; then
 		# Without DIR/build, `stack stop` skips lighttpd_stop, whose pkill -f
@@ -755,3 +758,61 @@ if [ $PERF_DONE = 1 ]; then
 		head -n 25 "$B/perf-$n-sym.txt"
 	done
 fi
+
+# --- two hosts against one ------------------------------------------------------------
+# tests/scaleout/topology: N gateway hosts in network namespaces sharing one
+# PostgreSQL and Redis (a namespace of their own) behind an nginx load
+# balancer, as in the scale-out test; wrk through the balancer on GET
+# /v1/users/{id} (JWT + tenant transaction + query on the shared database),
+# rate limiting off, first with one host, then with two.  Needs root (the
+# namespaces); skipped, and said so, without.
+topo_rps() {
+	local n=$1 lb token uid rc=0
+	TOPO_DIR=$B/topology-$n
+	printf 'RATE_LIMIT=off\n' >"$B/topology.env"
+	TOPOLOGY_QUIET=1 timeout 180 "$SRC/tests/scaleout/topology" up "$TOPO_DIR" --hosts "$n" \
+		--build "$BUILD" --env-file "$B/topology.env" >"$B/topology-$n.log" 2>&1 || {
+		tail -n 20 "$B/topology-$n.log" >&2
+		return 1
+	}
+	lb=$("$SRC/tests/scaleout/topology" env "$TOPO_DIR" | sed -n 's/^LB_URL=//p')
+	token=$(curl -s --max-time 10 "$lb/v1/auth/login" -H 'Content-Type: application/json' \
+		-d '{"company":"demo","email":"owner@demo.test","password":"demo-owner-pass"}' |
+		sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+	uid=$(curl -s --max-time 10 "$lb/v1/me" -H "Authorization: Bearer $token" |
+		sed -n 's/.*"id":"\([0-9a-f-]*\)".*/\1/p' | head -n 1)
+	if [ -z "$token" ] || [ -z "$uid" ]; then
+		note "no token or user through the balancer of $n host(s) (log: $B/topology-$n.log)"
+		rc=1
+	else
+		HDR[topo]="Authorization: Bearer $token"
+		wrk_run topo "$lb/v1/users/$uid" "$WARM" "$B/topo-$n-warm.txt"
+		wrk_run topo "$lb/v1/users/$uid" "$SECS" "$B/topo-$n.txt"
+		read -r TOPO_RPS _ TOPO_P99 _ TOPO_NON TOPO_SOCK _ <"$B/topo-$n.txt.v"
+	fi
+	TOPOLOGY_QUIET=1 timeout 60 "$SRC/tests/scaleout/topology" down "$TOPO_DIR" >/dev/null 2>&1 ||
+		note "topology down failed ($TOPO_DIR)"
+	TOPO_DIR=
+	return $rc
+}
+echo
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then
+	if topo_rps 1; then
+		ONE=$TOPO_RPS ONE_P99=$TOPO_P99 ONE_ERR="$TOPO_NON/$TOPO_SOCK"
+		if topo_rps 2; then
+			echo "two hosts vs one, GET /v1/users/{id} through an nginx load balancer (network" \
+				"namespaces, shared PostgreSQL and Redis): $TOPO_RPS vs $ONE req/s = $(ratio "$TOPO_RPS" "$ONE")" \
+				"(p99 $TOPO_P99 vs $ONE_P99 ms; non-2xx/socket errors $TOPO_NON/$TOPO_SOCK vs $ONE_ERR)"
+			echo " (no bar: every host, the database, the balancer and wrk share the same $(nproc) CPUs," \
+				"so a second host adds processes, not CPU; the ratio shows what spreading costs or gains" \
+				"on one machine, not what a second machine adds)"
+		else
+			echo "two hosts vs one: the two-host topology did not come up or answer (see above)"
+		fi
+	else
+		echo "two hosts vs one: the one-host topology did not come up or answer (see above)"
+	fi
+else
+	echo "two hosts vs one: skipped (needs root for network namespaces)"
+fi
+
