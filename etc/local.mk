@@ -26,6 +26,8 @@ dist_systemdsystemunit_DATA = \
 	etc/systemd/gerbang-tasks.service \
 	etc/systemd/gerbang-data.socket \
 	etc/systemd/gerbang-data.service \
+	etc/systemd/gerbang-chat.socket \
+	etc/systemd/gerbang-chat.service \
 	etc/systemd/gerbang-worker.service
 
 # /run/gerbang: owner, group and mode (see the file).

@@ -152,6 +152,18 @@ static const struct key keys[] = {
 	  "consecutive failed requests that open the API's circuit" },
 	{ "LLM_BREAKER_OPEN_MS", K_LONG, OFF(llm_breaker_open_ms), "30000", 100, 3600000, NULL, false,
 	  "how long an open circuit refuses before one request probes the API" },
+	{ "CHAT_PREFIX", K_STR, OFF(chat_prefix), "gerbang:chat:", 0, 0, NULL, false,
+	  "prefix of the Redis keys of chat contexts" },
+	{ "CHAT_CONTEXT_MESSAGES", K_LONG, OFF(chat_context_messages), "20", 0, 200, NULL, false,
+	  "earlier messages of a session sent with a new one (0: none)" },
+	{ "CHAT_CONTEXT_CHARS", K_LONG, OFF(chat_context_chars), "16000", 0, 1000000, NULL, false,
+	  "at most this many characters of them, the newest kept" },
+	{ "CHAT_CONTEXT_TTL_S", K_LONG, OFF(chat_context_ttl_s), "3600", 60, 2592000, NULL, false,
+	  "a session's context is forgotten this long after its last message" },
+	{ "CHAT_MESSAGE_MAX", K_LONG, OFF(chat_message_max), "8000", 1, 100000, NULL, false,
+	  "bytes of a chat message" },
+	{ "CHAT_SYSTEM_PROMPT", K_STR, OFF(chat_system_prompt), "", 0, 0, NULL, false,
+	  "a system message sent first in every chat request; empty: none" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -78,6 +78,13 @@ struct gb_config {
 	long llm_retries;        /* further exchanges after a transient failure */
 	long llm_breaker_failures;  /* consecutive failures that open the circuit */
 	long llm_breaker_open_ms;   /* how long it stays open */
+	/* chat (gerbang-chat) */
+	char *chat_prefix;          /* Redis key prefix of the contexts */
+	long chat_context_messages; /* earlier messages sent with a new one */
+	long chat_context_chars;    /* ... at most this many characters of them */
+	long chat_context_ttl_s;
+	long chat_message_max;      /* bytes of one message */
+	char *chat_system_prompt;   /* "" none */
 };
 
 struct gb_config_error {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gb_buf.h"
 #include "gb_err.h"
 
 /* LLM_ADAPTER, in the order of its configuration values. */
@@ -43,6 +44,40 @@ enum gb_err gb_llm_parse(const char *body, size_t len, struct gb_llm_reply *r, c
                          size_t whysize);
 
 void gb_llm_reply_free(struct gb_llm_reply *r);
+
+/* A conversation for the API: role "system", "user" or "assistant". */
+struct gb_llm_msg {
+	const char *role;
+	const char *content;
+};
+
+/* The request body for the n (>= 1) messages, as gb_llm_request_json. */
+char *gb_llm_request_json_msgs(const char *model, const struct gb_llm_msg *msgs, size_t n,
+                               long max_tokens, double temperature, bool stream);
+
+/* A streamed answer ("stream": true): server-sent events whose data are
+ * chunks {"choices": [{"delta": {"content": "..."}, "finish_reason":
+ * ...}], "model": ...}, ending with "data: [DONE]".  Read strictly and
+ * incrementally: fn (may be NULL) gets each piece of text as it comes
+ * (non-zero from it stops the stream), text collects them all. */
+#define GB_LLM_STREAM_LINE_MAX (1024 * 1024)
+typedef int (*gb_llm_delta_fn)(void *arg, const char *text, size_t len);
+struct gb_llm_stream {
+	struct gb_buf line;         /* the line being read */
+	struct gb_buf text;         /* every delta so far, at most GB_LLM_BODY_MAX */
+	bool done;                  /* [DONE] came */
+	bool failed;
+	char why[160];              /* when failed: printable, no text of the answer */
+	char model[128];
+	char finish_reason[32];
+	gb_llm_delta_fn fn;
+	void *arg;
+};
+void gb_llm_stream_init(struct gb_llm_stream *s, gb_llm_delta_fn fn, void *arg);
+/* The next bytes of the body: GB_OK, GB_EINVAL (malformed: why says what),
+ * GB_EIO (fn stopped it). */
+enum gb_err gb_llm_stream_feed(struct gb_llm_stream *s, const char *p, size_t n);
+void gb_llm_stream_free(struct gb_llm_stream *s);
 
 /* Whether url can be LLM_BASE_URL: http:// or https://, a host, no query,
  * fragment, user info, spaces or control bytes, at most GB_LLM_URL_MAX

@@ -20,6 +20,7 @@ struct gb_llm_client {
 	char *auth;                 /* "Authorization: Bearer KEY", or NULL */
 	struct gb_buf body;         /* the answer, up to GB_LLM_BODY_MAX */
 	long retry_after_s;         /* of the last answer, 0 when none */
+	struct gb_llm_stream *stream;   /* a streamed request's reader, or NULL */
 };
 
 struct gb_llm_client *
@@ -87,7 +88,15 @@ static size_t
 write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct gb_llm_client *c = arg;
+	long code = 0;
 
+	/* A 200 to a streamed request goes to its reader as it comes; a
+	 * malformed stream or a reader that went away stops the transfer. */
+	if (c->stream != NULL) {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 200)
+			return gb_llm_stream_feed(c->stream, data, size * n) == GB_OK ? size * n : 0;
+	}
 	/* Past GB_LLM_BODY_MAX the append fails and curl stops reading. */
 	return gb_buf_append(&c->body, data, size * n) == 0 ? size * n : 0;
 }
@@ -171,11 +180,19 @@ exchange(struct gb_llm_client *c, const char *json, struct gb_llm_reply *reply,
 	out->http_status = 0;
 	gb_buf_reset(&c->body);
 	c->retry_after_s = 0;
+	if (c->stream != NULL) {
+		/* a retry starts afresh (retried only when no text went out) */
+		gb_buf_reset(&c->stream->line);
+		gb_buf_reset(&c->stream->text);
+		c->stream->done = c->stream->failed = false;
+		c->stream->why[0] = c->stream->model[0] = c->stream->finish_reason[0] = '\0';
+	}
 	h2 = curl_slist_append(h, "Content-Type: application/json");
 	if (h2 == NULL)
 		goto out;
 	h = h2;
-	if ((h2 = curl_slist_append(h, "Accept: application/json")) == NULL)
+	if ((h2 = curl_slist_append(h, c->stream != NULL ? "Accept: text/event-stream" :
+	                                "Accept: application/json")) == NULL)
 		goto out;
 	h = h2;
 	if ((h2 = curl_slist_append(h, "Expect:")) == NULL)
@@ -212,6 +229,12 @@ exchange(struct gb_llm_client *c, const char *json, struct gb_llm_reply *reply,
 		out->err = GB_EIO;
 		out->stopped = true;
 		say(out, "%s", "stopped");
+	} else if (c->stream != NULL && c->stream->failed) {
+		/* malformed (permanent), or our reader went away (not the API's
+		 * fault, nothing to retry for) */
+		out->err = strncmp(c->stream->why, "malformed", 9) == 0 ? GB_EINVAL : GB_EIO;
+		out->reader_gone = out->err == GB_EIO;
+		say(out, "%s", c->stream->why);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		out->err = GB_ETIMEOUT;
 		out->retryable = true;
@@ -221,13 +244,30 @@ exchange(struct gb_llm_client *c, const char *json, struct gb_llm_reply *reply,
 		say(out, "%s", "malformed answer: too large");
 	} else if (rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING) {
 		out->err = GB_EIO;
-		out->retryable = true;
+		out->retryable = c->stream == NULL || c->stream->text.len == 0;
 		say(out, "%s", rc == CURLE_GOT_NOTHING ? "the API closed the connection unanswered" :
 		    "the API's answer was cut short");
 	} else if (rc != CURLE_OK) {
 		out->err = GB_EIO;
 		out->retryable = true;
 		say(out, "the API is unreachable: %s", curl_easy_strerror(rc));
+	} else if (code == 200 && c->stream != NULL) {
+		if (!c->stream->done) {
+			out->err = GB_EIO;
+			out->retryable = c->stream->text.len == 0;
+			say(out, "%s", "the API's answer was cut short");
+		} else if ((reply->text = malloc(c->stream->text.len + 1)) == NULL) {
+			out->err = GB_ENOMEM;
+		} else {
+			memcpy(reply->text, c->stream->text.data != NULL ? c->stream->text.data : "",
+			       c->stream->text.len);
+			reply->text[c->stream->text.len] = '\0';
+			reply->text_len = c->stream->text.len;
+			memcpy(reply->model, c->stream->model, sizeof(reply->model));
+			memcpy(reply->finish_reason, c->stream->finish_reason,
+			       sizeof(reply->finish_reason));
+			out->err = GB_OK;
+		}
 	} else if (code == 200) {
 		out->err = gb_llm_parse(c->body.data != NULL ? c->body.data : "", c->body.len, reply,
 		                        out->why, sizeof(out->why));
@@ -251,13 +291,24 @@ enum gb_err
 gb_llm_complete(struct gb_llm_client *c, const char *prompt, long max_tokens,
                 struct gb_llm_reply *reply, struct gb_llm_outcome *out)
 {
+	struct gb_llm_msg m = { "user", prompt };
+
+	return gb_llm_chat(c, &m, 1, max_tokens, NULL, reply, out);
+}
+
+enum gb_err
+gb_llm_chat(struct gb_llm_client *c, const struct gb_llm_msg *msgs, size_t n, long max_tokens,
+            struct gb_llm_stream *stream, struct gb_llm_reply *reply, struct gb_llm_outcome *out)
+{
 	char *json;
 	int64_t wait;
 	long i;
 
 	memset(out, 0, sizeof(*out));
 	memset(reply, 0, sizeof(*reply));
-	json = gb_llm_request_json(c->o->model, prompt, max_tokens, c->o->temperature, false);
+	c->stream = stream;
+	json = gb_llm_request_json_msgs(c->o->model, msgs, n, max_tokens, c->o->temperature,
+	                                stream != NULL);
 	if (json == NULL) {
 		out->err = GB_ENOMEM;
 		say(out, "%s", "out of memory");
@@ -289,6 +340,12 @@ gb_llm_complete(struct gb_llm_client *c, const char *prompt, long max_tokens,
 			break;
 		}
 		exchange(c, json, reply, out);
+		if (out->reader_gone) {
+			/* our client left: not the API's success nor its failure */
+			if (c->o->breaker != NULL)
+				gb_breaker_record(c->o->breaker, now_ms(), true);
+			break;
+		}
 		if (out->stopped) {
 			/* Neither the API's success nor its failure (a probe left
 			 * in flight does not matter: the process is stopping). */
@@ -303,6 +360,7 @@ gb_llm_complete(struct gb_llm_client *c, const char *prompt, long max_tokens,
 			break;
 	}
 	free(json);
+	c->stream = NULL;
 	if (out->err != GB_OK)
 		gb_llm_reply_free(reply);
 	return out->err;

@@ -45,6 +45,7 @@ struct gb_llm_outcome {
 	bool circuit_open;          /* refused by the breaker (requests says
 	                             * whether one was sent before) */
 	bool stopped;               /* *stop became true */
+	bool reader_gone;           /* a streamed request's reader stopped it */
 	int http_status;            /* of the last answer, 0 when none */
 	int requests;               /* requests sent */
 	long retry_in_ms;           /* with circuit_open: when it may half-open */
@@ -63,5 +64,16 @@ void gb_llm_client_free(struct gb_llm_client *c);
  * reply empty.  Takes at most gb_llm_worst_ms(timeout_ms, retries). */
 enum gb_err gb_llm_complete(struct gb_llm_client *c, const char *prompt, long max_tokens,
                             struct gb_llm_reply *reply, struct gb_llm_outcome *out);
+
+/* The same for a conversation of n >= 1 messages.  With stream (set up by
+ * gb_llm_stream_init, freed by the caller) the answer is asked for
+ * streamed and each piece of text goes to the stream's fn as it comes;
+ * reply gets the whole text at the end.  Once text went to fn, a failure
+ * is not retried (the reader has part of an answer); a reader that stops
+ * the stream ends it with GB_EIO and reader_gone, which the breaker does
+ * not count against the API. */
+enum gb_err gb_llm_chat(struct gb_llm_client *c, const struct gb_llm_msg *msgs, size_t n,
+                        long max_tokens, struct gb_llm_stream *stream,
+                        struct gb_llm_reply *reply, struct gb_llm_outcome *out);
 
 #endif

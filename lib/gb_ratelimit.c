@@ -372,6 +372,7 @@ load_builtins(struct ctx *c, const struct gb_rl_class *defaults)
 	} builtins[] = {
 		{ GB_RL_LOGIN_IP, 0.1, 20 },
 		{ GB_RL_LOGIN_ACCOUNT, 1.0 / 60, 5 },
+		{ GB_RL_CHAT, 0.5, 10 },
 	};
 	struct gb_rl_table *t = c->t;
 	size_t i;

@@ -55,6 +55,7 @@
 #define GB_RL_DEFAULT "default"             /* the defaults given to the load */
 #define GB_RL_LOGIN_IP "login_ip"           /* 0.1/s, capacity 20 */
 #define GB_RL_LOGIN_ACCOUNT "login_account" /* 1/60 per s, capacity 5 */
+#define GB_RL_CHAT "chat"                   /* 0.5/s, capacity 10: a chat message asks the API */
 
 struct gb_rl_class {
 	char name[32];          /* "default", "login_ip", a route's or plugin's class */

@@ -12,5 +12,6 @@ dist_man_MANS += \
 	man/gerbang-metrics.8 \
 	man/gerbang-tasks.8 \
 	man/gerbang-data.8 \
+	man/gerbang-chat.8 \
 	man/gerbang-worker.8 \
 	man/gerbang-echo.8

@@ -24,7 +24,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROXY_METHODS = {"get", "post", "put", "patch", "delete"}
 # The proxy's route pattern, served under the nginx location /v1/plugins/.
 PROXY_PATTERN, PROXY_PATH = "/{*path}", "/v1/plugins/{path}"
-PROGRAMS = {"health", "auth", "users", "proxy", "metrics", "tasks", "data"}
+PROGRAMS = {"health", "auth", "users", "proxy", "metrics", "tasks", "data", "chat"}
 
 # The reusable error responses, by the status each stands for.
 ERROR_RESPONSES = {

@@ -83,7 +83,7 @@ if [ "${1:-}" = --from ]; then
 fi
 
 PKG=gerbang
-PROGRAMS=(health auth users proxy metrics tasks data)   # the FastCGI programs, each with its socket
+PROGRAMS=(health auth users proxy metrics tasks data chat)   # the FastCGI programs, each with its socket
 TOOLS=(migrate admin)                # the commands, no units
 DAEMONS=(worker)                     # a .service each, no socket
 WORKER=/usr/sbin/gerbang-worker

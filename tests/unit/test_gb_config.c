@@ -248,6 +248,9 @@ static const struct {
 	{ "METRICS=yes", "METRICS" },
 	{ "TASKS_MAX_QUEUED=0", "TASKS_MAX_QUEUED" },
 	{ "TASKS_THREADS=257", "TASKS_THREADS" },
+	{ "CHAT_CONTEXT_MESSAGES=201", "CHAT_CONTEXT_MESSAGES" },
+	{ "CHAT_CONTEXT_TTL_S=59", "CHAT_CONTEXT_TTL_S" },
+	{ "CHAT_MESSAGE_MAX=0", "CHAT_MESSAGE_MAX" },
 	{ "WORKER_CONCURRENCY=257", "WORKER_CONCURRENCY" },
 	{ "TASK_VISIBILITY_S=1", "TASK_VISIBILITY_S" },
 	{ "TASK_MAX_ATTEMPTS=0", "TASK_MAX_ATTEMPTS" },
@@ -537,7 +540,13 @@ START_TEST(test_print_defaults)
 	                 "LLM_TIMEOUT_MS=30000\n"
 	                 "LLM_RETRIES=2\n"
 	                 "LLM_BREAKER_FAILURES=5\n"
-	                 "LLM_BREAKER_OPEN_MS=30000\n");
+	                 "LLM_BREAKER_OPEN_MS=30000\n"
+	                 "CHAT_PREFIX=gerbang:chat:\n"
+	                 "CHAT_CONTEXT_MESSAGES=20\n"
+	                 "CHAT_CONTEXT_CHARS=16000\n"
+	                 "CHAT_CONTEXT_TTL_S=3600\n"
+	                 "CHAT_MESSAGE_MAX=8000\n"
+	                 "CHAT_SYSTEM_PROMPT=\n");
 }
 END_TEST
 

@@ -124,9 +124,10 @@ START_TEST(test_builtins)
 
 	ck_assert_int_eq(gb_rl_table_load(NULL, &defaults_open, &t, why, sizeof(why)), GB_OK);
 	ck_assert_str_eq(why, "");
-	ck_assert_uint_eq(gb_rl_table_nclasses(t), 3);
+	ck_assert_uint_eq(gb_rl_table_nclasses(t), 4);
 	ck_assert_uint_eq(gb_rl_table_ncompanies(t), 0);
 	check_class(gb_rl_table_class(t, "default", NULL), "default", 10, 20, false);
+	check_class(gb_rl_table_class(t, GB_RL_CHAT, NULL), "chat", 0.5, 10, false);
 	check_class(gb_rl_table_class(t, GB_RL_LOGIN_IP, NULL), "login_ip", 0.1, 20, false);
 	check_class(gb_rl_table_class(t, GB_RL_LOGIN_ACCOUNT, UUID_A), "login_account",
 	            1.0 / 60, 5, false);
@@ -176,7 +177,7 @@ START_TEST(test_good_file)
 	struct gb_rl_table *t = load_text(good_file, &defaults_open);
 	const struct gb_rl_class *c;
 
-	ck_assert_uint_eq(gb_rl_table_nclasses(t), 5);
+	ck_assert_uint_eq(gb_rl_table_nclasses(t), 6);
 	ck_assert_uint_eq(gb_rl_table_ncompanies(t), 3);
 	/* the file over the built-ins; fields left out kept */
 	check_class(gb_rl_table_class(t, "default", NULL), "default", 10.5, 20, true);
@@ -218,11 +219,11 @@ START_TEST(test_empty_objects)
 {
 	struct gb_rl_table *t = load_text("{}", &defaults_closed);
 
-	ck_assert_uint_eq(gb_rl_table_nclasses(t), 3);
+	ck_assert_uint_eq(gb_rl_table_nclasses(t), 4);
 	check_class(gb_rl_table_class(t, "default", NULL), "default", 2.5, 7, true);
 	gb_rl_table_free(t);
 	t = load_text("{\"classes\": {}, \"companies\": {}}", &defaults_open);
-	ck_assert_uint_eq(gb_rl_table_nclasses(t), 3);
+	ck_assert_uint_eq(gb_rl_table_nclasses(t), 4);
 	ck_assert_uint_eq(gb_rl_table_ncompanies(t), 0);
 	gb_rl_table_free(t);
 	/* a new class without fail takes the defaults' policy */
@@ -481,25 +482,25 @@ START_TEST(test_limits)
 	char *text;
 	size_t i;
 
-	/* 256 classes with the 3 built-ins, and no more */
-	text = many(GB_RL_CLASSES_MAX - 3, 0);
+	/* 256 classes with the 4 built-ins, and no more */
+	text = many(GB_RL_CLASSES_MAX - 4, 0);
 	t = load_text(text, &defaults_open);
 	free(text);
 	ck_assert_uint_eq(gb_rl_table_nclasses(t), GB_RL_CLASSES_MAX);
-	for (i = 0; i < GB_RL_CLASSES_MAX - 3; i++) {
+	for (i = 0; i < GB_RL_CLASSES_MAX - 4; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "c%zu", i);
 		check_class(gb_rl_table_class(t, name, NULL), name, 1, (long)i + 1, false);
 	}
 	gb_rl_table_free(t);
-	text = many(GB_RL_CLASSES_MAX - 2, 0);
+	text = many(GB_RL_CLASSES_MAX - 3, 0);
 	put("many.json", text, strlen(text), path, sizeof(path));
 	free(text);
 	t = NULL;
 	ck_assert_int_eq(gb_rl_table_load(path, &defaults_open, &t, why, sizeof(why)), GB_ECONFIG);
 	snprintf(want, sizeof(want), "%s: classes.c%d: is one class too many: at most %d, "
-	         "built-ins included", path, GB_RL_CLASSES_MAX - 3, GB_RL_CLASSES_MAX);
+	         "built-ins included", path, GB_RL_CLASSES_MAX - 4, GB_RL_CLASSES_MAX);
 	ck_assert_str_eq(why, want);
 	ck_assert_ptr_null(t);
 
