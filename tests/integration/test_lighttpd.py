@@ -103,6 +103,21 @@ def test_data_through_lighttpd(stack, lighttpd):
                           404)["message"] == "no such resource"
 
 
+def test_chat_events_stream_through_lighttpd(stack, lighttpd):
+    """gerbang-chat spawned by lighttpd: the server-sent events reach curl as
+    the model writes them (server.stream-response-body 2 for /v1/chat/)."""
+    from test_chat import Chatter, curl_events, events
+    a = Chatter(stack)
+    lines, rc, head = curl_events(stack, a.token(), "lt", "[drip:300] one two three four",
+                                  port=lighttpd)
+    assert rc == 0, head
+    deltas = [t for t, l in lines if l.startswith("event: delta")]
+    assert len(deltas) >= 6 and deltas[-1] - deltas[0] > 1.0, lines
+    ev = events(lines)
+    assert ev[-1][0] == "done" and ev[-1][1]["ok"] is True
+    assert a.rows("lt")[-1] == "assistant|fake answer to: one two three four"
+
+
 def test_stop_leaves_no_program(stack, lighttpd):
     """Runs last in this module: stopping lighttpd stops what it spawned."""
     children = spawned(stack)

@@ -53,6 +53,8 @@
 #      gerbang with that environment: with Redis dead, a task cannot be
 #      queued (503, and no row is left), the lists answer, and the worker
 #      waits for Redis, then exits 0 on SIGTERM;
+#      gerbang-chat the same way (no language model reachable: a session
+#      without messages, a bad message, no token);
 #      gerbang-data the same way, with the installed example declaration
 #      notes.json copied into /etc/gerbang/schema.d (as README.Debian
 #      says): check-config --database, then create, list, a stale and a
@@ -1147,6 +1149,20 @@ if [ -n "$serve_ok" ]; then
 		eval 'test "$(code dnone)" = 404 && body_has dnone "\"message\":\"no such resource\""'
 	fetch danon https://127.0.0.1/v1/data/notes
 	check "GET /v1/data/notes without a token answers 401 (got $(code danon))" test "$(code danon)" = 401
+
+	# -------------------------------------------------------------- gerbang-chat
+	# No language model is reachable here: what answers without one.
+	fetch cnone https://127.0.0.1/v1/chat/sessions/pkg-1/messages -H "Authorization: Bearer $token"
+	check "GET a session with no messages is gerbang-chat's 404 (got $(code cnone))" \
+		eval 'test "$(code cnone)" = 404 && body_has cnone "\"message\":\"no such session\""'
+	printf '{"content":"","extra":1}' >"$WORK/chat.json"
+	fetch cbad https://127.0.0.1/v1/chat/sessions/pkg-1/messages -X POST \
+		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		--data-binary "@$WORK/chat.json"
+	check "POST a bad message answers 422 naming content and extra (got $(code cbad))" \
+		eval 'test "$(code cbad)" = 422 && body_has cbad "\"content\":" && body_has cbad "\"extra\":"'
+	fetch canon https://127.0.0.1/v1/chat/sessions/pkg-1/messages
+	check "GET a chat session without a token answers 401 (got $(code canon))" test "$(code canon)" = 401
 
 	# ------------------------------------------ gerbang-proxy, gerbang-echo
 	# The echo itself, through its own server block: unsigned.
