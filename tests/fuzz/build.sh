@@ -43,7 +43,7 @@ modules() {
 	fuzz_jwt) echo "gb_buf gb_hmac gb_jwt" ;;
 	fuzz_plugin) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
 	fuzz_clientip) echo "gb_clientip gb_cors gb_err" ;;
-	fuzz_llm) echo "gb_llm" ;;
+	fuzz_llm | fuzz_llm_stream) echo "gb_buf gb_llm" ;;
 	fuzz_task_msg) echo "gb_arena gb_buf gb_config gb_envelope gb_err gb_llm gb_metrics gb_redis \
 		gb_response gb_task gb_time gb_url gb_validate" ;;
 	# gb_schema links gb_db for gb_schema_verify (never called here)
@@ -62,7 +62,8 @@ for m in gb_arena gb_auth gb_buf gb_config gb_err gb_hmac gb_jwt gb_metrics gb_p
 done
 
 for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url \
-	fuzz_jwt fuzz_plugin fuzz_clientip fuzz_llm fuzz_task_msg fuzz_schema fuzz_filter; do
+	fuzz_jwt fuzz_plugin fuzz_clientip fuzz_llm fuzz_llm_stream fuzz_task_msg fuzz_schema \
+	fuzz_filter; do
 	objs=
 	for m in $(modules "$t"); do
 		objs="$objs $out/obj/$m.o"

@@ -25,7 +25,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 
 for t in fuzz_query fuzz_path fuzz_request fuzz_json_body fuzz_traceparent fuzz_redis_url fuzz_jwt \
-	fuzz_plugin fuzz_clientip fuzz_llm fuzz_task_msg fuzz_schema fuzz_filter; do
+	fuzz_plugin fuzz_clientip fuzz_llm fuzz_llm_stream fuzz_task_msg fuzz_schema fuzz_filter; do
 	bin=$out/$t
 	if [ ! -x "$bin" ]; then
 		echo "$t: FAILED (not built: run tests/fuzz/build.sh $out)"

@@ -143,6 +143,125 @@ static const struct {
 	{ "HTTP://host/v1", false },
 };
 
+struct pieces {
+	char text[256];
+	int calls;
+	int stop_at;                /* 0: never */
+};
+
+static int
+collect(void *arg, const char *text, size_t len)
+{
+	struct pieces *p = arg;
+
+	strncat(p->text, text, len);
+	return ++p->calls == p->stop_at ? -1 : 0;
+}
+
+/* feeds s in pieces of n bytes */
+static enum gb_err
+feed(struct gb_llm_stream *st, const char *s, size_t n)
+{
+	size_t off = 0, len = strlen(s), k;
+	enum gb_err e = GB_OK;
+
+	while (off < len && e == GB_OK) {
+		k = len - off < n ? len - off : n;
+		e = gb_llm_stream_feed(st, s + off, k);
+		off += k;
+	}
+	return e;
+}
+
+START_TEST(test_stream)
+{
+	static const char ok[] =
+		": a comment\r\n"
+		"event: message\n"
+		"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}],\"model\":\"m-1\"}\n\n"
+		"data:{\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\r\n\r\n"
+		"data: {\"choices\":[{\"delta\":{\"content\":\"lo \\u00e9\"},\"finish_reason\":null}]}\n\n"
+		"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+		"data: {\"choices\":[],\"usage\":{\"total_tokens\":3}}\n\n"
+		"data: [DONE]\n\n";
+	struct gb_llm_stream st;
+	struct pieces p;
+	size_t n;
+
+	/* whole, and in every piece size down to one byte */
+	for (n = sizeof(ok); n >= 1; n = n > 8 ? n / 2 : n - 1) {
+		memset(&p, 0, sizeof(p));
+		gb_llm_stream_init(&st, collect, &p);
+		ck_assert_int_eq(feed(&st, ok, n), GB_OK);
+		ck_assert(st.done && !st.failed);
+		ck_assert_str_eq(p.text, "Hello \xc3\xa9");
+		ck_assert_int_eq(p.calls, 2);
+		ck_assert_uint_eq(st.text.len, strlen("Hello \xc3\xa9"));
+		ck_assert_str_eq(st.model, "m-1");
+		ck_assert_str_eq(st.finish_reason, "stop");
+		gb_llm_stream_free(&st);
+	}
+
+	/* garbage, at once */
+	static const char *const bad[] = {
+		"<html>\n",
+		"data: not json\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":42}}]}\n",
+		"data: {\"choices\":[{\"delta\":\"x\"}]}\n",
+		"data: {\"nope\":1}\n",
+		"data: {\"choices\":[{\"delta\":{\"content\":\"a\\u0000b\"}}]}\n",
+		"data: [DONE]\ndata: {\"choices\":[]}\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		gb_llm_stream_init(&st, collect, &p);
+		ck_assert_msg(feed(&st, bad[i], 1000) == GB_EINVAL, "%s", bad[i]);
+		ck_assert(st.failed);
+		ck_assert_msg(strncmp(st.why, "malformed answer: ", 18) == 0, "%s", st.why);
+		ck_assert_int_eq(gb_llm_stream_feed(&st, "data: [DONE]\n", 13), GB_EINVAL);
+		gb_llm_stream_free(&st);
+	}
+
+	/* a reader that goes away stops it after the piece it refused */
+	memset(&p, 0, sizeof(p));
+	p.stop_at = 1;
+	gb_llm_stream_init(&st, collect, &p);
+	ck_assert_int_eq(feed(&st, ok, 7), GB_EIO);
+	ck_assert(st.failed && !st.done);
+	ck_assert_str_eq(p.text, "Hel");
+	gb_llm_stream_free(&st);
+
+	/* cut short: no [DONE] */
+	gb_llm_stream_init(&st, NULL, NULL);
+	ck_assert_int_eq(feed(&st, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n", 5),
+	                 GB_OK);
+	ck_assert(!st.done && !st.failed);
+	gb_llm_stream_free(&st);
+}
+END_TEST
+
+START_TEST(test_request_json_msgs)
+{
+	struct gb_llm_msg m[] = { { "system", "be brief" }, { "user", "hi" },
+	                          { "assistant", "hello" }, { "user", "again" } };
+	char *s = gb_llm_request_json_msgs("m", m, 4, 10, 0.5, true);
+	json_t *j;
+
+	ck_assert_ptr_nonnull(s);
+	j = json_loads(s, 0, NULL);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "messages")), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j,
+	                 "messages"), 2), "role")), "assistant");
+	ck_assert(json_is_true(json_object_get(j, "stream")));
+	json_decref(j);
+	free(s);
+	ck_assert_ptr_null(gb_llm_request_json_msgs("m", m, 0, 10, 0.5, false));
+}
+END_TEST
+
 START_TEST(test_base_url)
 {
 	const char *why = NULL;
@@ -316,6 +435,8 @@ llm_suite(void)
 	TCase *tc = tcase_create("client");
 
 	tcase_add_test(tp, test_request_json);
+	tcase_add_test(tp, test_request_json_msgs);
+	tcase_add_test(tp, test_stream);
 	tcase_add_loop_test(tp, test_parse, 0, (int)NELEM(parse_cases));
 	tcase_add_test(tp, test_parse_too_large);
 	tcase_add_loop_test(tp, test_base_url, 0, (int)NELEM(url_cases));
