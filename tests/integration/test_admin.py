@@ -124,7 +124,7 @@ def test_check_config_plugins(stack, tmp_path):
 
 def test_check_config_edge(stack, tmp_path):
     out = ok(admin(stack, "check-config"))
-    assert re.search(r"^rate limits: 3 classes, 0 company overrides; trusted proxies: 0; "
+    assert re.search(r"^rate limits: 4 classes, 0 company overrides; trusted proxies: 0; "
                      r"CORS: on$", out, re.M), out
     rl = tmp_path / "rl.json"
     rl.write_text('{"classes": {"login_ip": {"rate": 0}}}')
