@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "gb_auth.h"
+#include "gb_dir.h"
 #include "gb_url.h"
 
 /* The public struct first, so a struct gb_plugin * is also ours. */
@@ -1033,12 +1034,6 @@ load_secret(struct plugin *pl, struct gb_plugin_error *err)
 }
 
 static int
-cmp_names(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-static int
 cmp_mount_len(const void *x, const void *y)
 {
 	const struct gb_plugin *a = *(const struct gb_plugin *const *)x;
@@ -1049,72 +1044,19 @@ cmp_mount_len(const void *x, const void *y)
 	return strcmp(a->mount, b->mount);
 }
 
-static bool
-wanted(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
-}
-
-/* The wanted names of dir, sorted; *n of them. */
+/* The NAME.json files of the directory dfd, sorted. */
 static enum gb_err
 list_dir(int dfd, const char *dir, char ***out, size_t *n, struct gb_plugin_error *err)
 {
-	struct dirent *de;
-	char **names = NULL, **grown;
-	size_t cap = 0, i;
-	enum gb_err e = GB_ECONFIG;
-	DIR *d;
-	int fd2;
+	enum gb_err e = gb_dir_json_names(dfd, GB_PLUGIN_MAX, out, n);
 
-	*n = 0;
-	if ((fd2 = dup(dfd)) < 0 || (d = fdopendir(fd2)) == NULL) {
+	if (e == GB_EIO)
 		reg_err(err, dir, "", "cannot read the directory: %s", strerror(errno));
-		if (fd2 >= 0)
-			close(fd2);
-		return GB_ECONFIG;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				reg_err(err, dir, "", "cannot read the directory: %s", strerror(errno));
-				goto err;
-			}
-			break;
-		}
-		if (!wanted(de->d_name))
-			continue;
-		if (*n == GB_PLUGIN_MAX) {
-			reg_err(err, dir, "", "holds more than %d manifests", GB_PLUGIN_MAX);
-			goto err;
-		}
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((grown = realloc(names, cap * sizeof(*names))) == NULL)
-				goto nomem;
-			names = grown;
-		}
-		if ((names[*n] = strdup(de->d_name)) == NULL)
-			goto nomem;
-		(*n)++;
-	}
-	closedir(d);
-	if (*n > 0)
-		qsort(names, *n, sizeof(*names), cmp_names);
-	*out = names;
-	return GB_OK;
-nomem:
-	e = GB_ENOMEM;
-	reg_err(err, dir, "", "out of memory");
-err:
-	closedir(d);
-	for (i = 0; i < *n; i++)
-		free(names[i]);
-	free(names);
-	*n = 0;
-	return e;
+	else if (e == GB_ETOOBIG)
+		reg_err(err, dir, "", "holds more than %d manifests", GB_PLUGIN_MAX);
+	else if (e == GB_ENOMEM)
+		reg_err(err, dir, "", "out of memory");
+	return e == GB_OK ? GB_OK : e == GB_ENOMEM ? GB_ENOMEM : GB_ECONFIG;
 }
 
 /* Loads dir/name into a new plugin. */
@@ -1220,18 +1162,14 @@ gb_registry_load(const char *dir, struct gb_registry **out, struct gb_plugin_err
 		memcpy(r->by_len, r->v, n * sizeof(*r->v));
 		qsort(r->by_len, n, sizeof(*r->by_len), cmp_mount_len);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	gb_dir_names_free(names, n);
 	close(dfd);
 	*out = r;
 	return GB_OK;
 err:
 	if (e == GB_ENOMEM && err->msg[0] == '\0')
 		reg_err(err, dir, "", "out of memory");
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	gb_dir_names_free(names, n);
 	gb_registry_free(r);
 	close(dfd);
 	return e;

@@ -16,6 +16,7 @@
 
 #include "gb_auth.h"
 #include "gb_db.h"
+#include "gb_dir.h"
 
 struct gb_schema {
 	struct gb_arena *a;           /* every string and array of the resources */
@@ -1500,78 +1501,19 @@ read_all(int fd, size_t max, char **out, size_t *outlen, const char **why)
 	return GB_OK;
 }
 
-static int
-cmp_names(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-static bool
-wanted(const char *name)
-{
-	size_t n = strlen(name);
-
-	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
-}
-
-/* The wanted names of the directory dfd, sorted. */
+/* The NAME.json files of the directory dfd, sorted. */
 static enum gb_err
 list_dir(int dfd, const char *dir, char ***out, size_t *n, struct gb_schema_error *err)
 {
-	struct dirent *de;
-	char **names = NULL, **grown;
-	size_t cap = 0, i;
-	enum gb_err e = GB_ECONFIG;
-	DIR *d;
-	int fd2;
+	enum gb_err e = gb_dir_json_names(dfd, GB_SCHEMA_MAX, out, n);
 
-	*n = 0;
-	if ((fd2 = dup(dfd)) < 0 || (d = fdopendir(fd2)) == NULL) {
+	if (e == GB_EIO)
 		file_err(err, dir, "", "cannot read the directory: %s", strerror(errno));
-		if (fd2 >= 0)
-			close(fd2);
-		return GB_ECONFIG;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0) {
-				file_err(err, dir, "", "cannot read the directory: %s", strerror(errno));
-				goto err;
-			}
-			break;
-		}
-		if (!wanted(de->d_name))
-			continue;
-		if (*n == GB_SCHEMA_MAX) {
-			file_err(err, dir, "", "holds more than %d declarations", GB_SCHEMA_MAX);
-			goto err;
-		}
-		if (*n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			if ((grown = realloc(names, cap * sizeof(*names))) == NULL)
-				goto nomem;
-			names = grown;
-		}
-		if ((names[*n] = strdup(de->d_name)) == NULL)
-			goto nomem;
-		(*n)++;
-	}
-	closedir(d);
-	if (*n > 0)
-		qsort(names, *n, sizeof(*names), cmp_names);
-	*out = names;
-	return GB_OK;
-nomem:
-	e = GB_ENOMEM;
-	file_err(err, dir, "", "out of memory");
-err:
-	closedir(d);
-	for (i = 0; i < *n; i++)
-		free(names[i]);
-	free(names);
-	*n = 0;
-	return e;
+	else if (e == GB_ETOOBIG)
+		file_err(err, dir, "", "holds more than %d declarations", GB_SCHEMA_MAX);
+	else if (e == GB_ENOMEM)
+		file_err(err, dir, "", "out of memory");
+	return e == GB_OK ? GB_OK : e == GB_ENOMEM ? GB_ENOMEM : GB_ECONFIG;
 }
 
 static enum gb_err
@@ -1650,9 +1592,7 @@ gb_schema_load(const char *dir, struct gb_schema **out, struct gb_schema_error *
 	for (i = 0; i < n && e == GB_OK; i++)
 		e = load_one(s, dfd, dir, names[i], err);
 out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	gb_dir_names_free(names, n);
 	close(dfd);
 	if (e != GB_OK) {
 		gb_schema_free(s);

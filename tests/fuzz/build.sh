@@ -41,14 +41,14 @@ modules() {
 	fuzz_traceparent) echo "gb_reqid" ;;
 	fuzz_redis_url) echo "gb_arena gb_buf gb_err gb_url gb_config gb_metrics gb_redis gb_time" ;;
 	fuzz_jwt) echo "gb_buf gb_hmac gb_jwt" ;;
-	fuzz_plugin) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
+	fuzz_plugin) echo "gb_arena gb_buf gb_dir gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid gb_plugin" ;;
 	fuzz_clientip) echo "gb_clientip gb_cors gb_err" ;;
 	fuzz_llm | fuzz_llm_stream) echo "gb_buf gb_llm" ;;
 	fuzz_task_msg) echo "gb_arena gb_buf gb_config gb_envelope gb_err gb_llm gb_metrics gb_redis \
 		gb_response gb_task gb_time gb_url gb_validate" ;;
 	# gb_schema links gb_db for gb_schema_verify (never called here)
 	fuzz_schema | fuzz_filter) echo "gb_arena gb_buf gb_err gb_url gb_auth gb_hmac gb_jwt gb_reqid \
-		gb_config gb_metrics gb_time gb_db gb_envelope gb_response gb_schema gb_filter gb_sql" ;;
+		gb_config gb_metrics gb_time gb_db gb_dir gb_envelope gb_response gb_schema gb_filter gb_sql" ;;
 	esac
 }
 
@@ -56,7 +56,7 @@ modules() {
 for m in gb_arena gb_auth gb_buf gb_config gb_err gb_hmac gb_jwt gb_metrics gb_plugin gb_redis \
 	gb_reqid gb_request gb_time \
 	gb_url gb_clientip gb_cors gb_envelope gb_llm gb_response gb_task gb_validate \
-	gb_db gb_schema gb_filter gb_sql; do
+	gb_db gb_dir gb_schema gb_filter gb_sql; do
 	# shellcheck disable=SC2086
 	$CC $cflags $san -fsanitize=fuzzer-no-link -c "$lib/$m.c" -o "$out/obj/$m.o"
 done

@@ -868,13 +868,15 @@ START_TEST(test_load)
 	ck_assert(strstr(err.file, "/c.json") != NULL);
 	ck_assert_str_eq(err.key, "resource");
 	ck_assert(strstr(err.msg, "a.json") != NULL);
-	unlink(strcat(strcpy(sub, dir), "/c.json"));
+	snprintf(sub, sizeof(sub), "%s/c.json", dir);
+	unlink(sub);
 	/* a bad file is named with its key */
 	put("e.json", "{\"resource\":\"e\",\"table\":\"users\"," MIN_COLS "}");
 	ck_assert_int_eq(gb_schema_load(dir, &s, &err), GB_ECONFIG);
 	ck_assert(strstr(err.file, "/e.json") != NULL);
 	ck_assert_str_eq(err.key, "table");
-	unlink(strcat(strcpy(sub, dir), "/e.json"));
+	snprintf(sub, sizeof(sub), "%s/e.json", dir);
+	unlink(sub);
 	/* a directory named *.json is not a declaration */
 	snprintf(sub, sizeof(sub), "%s/f.json", dir);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
