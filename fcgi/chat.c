@@ -159,9 +159,8 @@ session_of(struct gb_ctx *c, const char **sid)
 static void
 db_failed(struct gb_ctx *c, struct gb_db *db, enum gb_err e)
 {
+	gb_log_db_error(c, db, e);
 	gb_db_tx_abort(db);
-	gb_log(GB_LOG_ERROR, c->req.request_id, "database error", "error", gb_db_last_error(db),
-	       "sqlstate", gb_db_sqlstate(db), NULL);
 	gb_fail_err(c, e == GB_ETIMEOUT ? GB_ETIMEOUT : GB_EDB);
 }
 
@@ -540,8 +539,7 @@ post_message(struct gb_ctx *c)
 		if (!streamed || !s.started) {
 			db_failed(c, db, e != GB_OK ? e : GB_EDB);
 		} else {
-			gb_log(GB_LOG_ERROR, c->req.request_id, "database error", "error",
-			       gb_db_last_error(db), NULL);
+			gb_log_db_error(c, db, e != GB_OK ? e : GB_EDB);
 			chat_fail(c, &s, 503, "the reply could not be saved");
 		}
 		goto out;

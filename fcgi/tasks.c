@@ -168,10 +168,8 @@ db_of(struct gb_ctx *c)
 static void
 db_failed(struct gb_ctx *c, struct gb_db *db, enum gb_err e)
 {
+	gb_log_db_error(c, db, e);
 	gb_db_tx_abort(db);
-	gb_log(e == GB_EVALIDATION ? GB_LOG_WARN : GB_LOG_ERROR, c->req.request_id,
-	       "database error", "error", gb_db_last_error(db), "sqlstate", gb_db_sqlstate(db),
-	       "constraint", gb_db_constraint(db), NULL);
 	if (e == GB_EVALIDATION)
 		gb_fail(c, 422, "invalid values", NULL);
 	else
@@ -474,9 +472,7 @@ run_group(struct gb_ctx *c, struct pending **group, size_t n)
 	e = gb_db_tx_exec(db, &q_insert_group, (const char *const[]){ ids.data, kinds.data,
 	                  inputs.data, shas.data, creators.data, max }, &res);
 	if (e != GB_OK) {
-		gb_log(e == GB_EVALIDATION ? GB_LOG_WARN : GB_LOG_ERROR, c->req.request_id,
-		       "database error", "error", gb_db_last_error(db), "sqlstate",
-		       gb_db_sqlstate(db), "constraint", gb_db_constraint(db), NULL);
+		gb_log_db_error(c, db, e);
 		gb_db_tx_abort(db);
 		fail_group(group, n, e);
 		goto out;
@@ -531,8 +527,7 @@ run_group(struct gb_ctx *c, struct pending **group, size_t n)
 	}
 	if ((e = gb_db_tx_commit(db)) != GB_OK) {
 		/* The messages stay; they name no row, and the workers drop them. */
-		gb_log(GB_LOG_ERROR, c->req.request_id, "database error", "error",
-		       gb_db_last_error(db), "sqlstate", gb_db_sqlstate(db), NULL);
+		gb_log_db_error(c, db, e);
 		gb_db_tx_abort(db);
 		fail_group(group, n, e);
 	}

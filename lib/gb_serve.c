@@ -150,6 +150,14 @@ gb_fail_err(struct gb_ctx *c, enum gb_err e)
 	        "internal error" : gb_strerror(e), NULL);
 }
 
+void
+gb_log_db_error(struct gb_ctx *c, struct gb_db *db, enum gb_err e)
+{
+	gb_log(e == GB_EVALIDATION || e == GB_ECONFLICT ? GB_LOG_WARN : GB_LOG_ERROR,
+	       c->req.request_id, "database error", "error", gb_db_last_error(db), "sqlstate",
+	       gb_db_sqlstate(db), "constraint", gb_db_constraint(db), NULL);
+}
+
 json_t *
 gb_body_object(struct gb_ctx *c, const char *const *allowed, json_t **errors)
 {

@@ -145,6 +145,11 @@ enum gb_err gb_rate_limit(struct gb_ctx *c, const char *name, const struct gb_rl
  * generic text; internal errors say only "internal error". */
 void gb_fail_err(struct gb_ctx *c, enum gb_err e);
 
+/* Logs db's last failure ("database error": its message, SQLSTATE and
+ * constraint) under the request's id: a warning for e GB_EVALIDATION or
+ * GB_ECONFLICT (the client's values), else an error.  Never client text. */
+void gb_log_db_error(struct gb_ctx *c, struct gb_db *db, enum gb_err e);
+
 /* The request body as a JSON object (gb_req_json); on failure answers
  * (400/413/415) and returns NULL.  Keys not in allowed (NULL-terminated)
  * are added to *errors as "unknown field", so the caller's own checks can
