@@ -51,6 +51,9 @@ struct key {
 #define NELEM(t) (sizeof(t) / sizeof((t)[0]))
 #define NUMERIC_TEXT_MAX 100          /* digits, sign and point of a numeric value */
 #define JSON_DEPTH_MAX 64
+#define PATTERN_DUP_MAX 255           /* largest count in a pattern's {n,m} */
+#define PATTERN_WEIGHT_MAX 10000      /* atoms once regcomp() has copied repetitions */
+#define PATTERN_DEPTH_MAX 32          /* nested groups */
 
 /* The gateway's columns, in the order a row shows them (id first, the
  * rest after the declared ones). */
@@ -903,6 +906,127 @@ k_bound(struct ctx *c, const struct key *k, json_t *v)
 	return GB_OK;
 }
 
+/* Why a pattern is refused before regcomp() sees it, or NULL.  glibc's
+ * regcomp() copies a repeated atom once per repetition ({n,m} makes m copies,
+ * x+ two), so repetitions nested in groups or stacked ("a+++") multiply into
+ * gigabytes.  Refused: a count above PATTERN_DUP_MAX, a repetition of a
+ * repetition (undefined in POSIX), more than PATTERN_WEIGHT_MAX atoms after
+ * the copies, groups nested past PATTERN_DEPTH_MAX, and back-references
+ * (exponential to match, and patterns are matched against request bodies).
+ * What is malformed otherwise is left to regcomp() to name. */
+static const char *
+pattern_refusal(const char *p)
+{
+	struct {
+		long total;   /* atoms before the last one */
+		long last;    /* the last atom (or group), with its repetitions */
+		bool rep;     /* the last atom already has a repetition */
+	} f[PATTERN_DEPTH_MAX + 1];
+	int d = 0;
+	long factor, n, m;
+
+	memset(&f[0], 0, sizeof(f[0]));
+	for (; *p != '\0'; p++) {
+		factor = 0;
+		switch (*p) {
+		case '\\':
+			if (p[1] >= '1' && p[1] <= '9')
+				return "has a back-reference";
+			if (p[1] != '\0')
+				p++;
+			break;
+		case '[':   /* a bracket expression is one atom */
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p != '\0' && *p != ']') {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					char close = p[1];
+
+					for (p += 2; *p != '\0' && !(p[0] == close && p[1] == ']'); p++)
+						;
+					if (*p == '\0')
+						return NULL;
+					p++;
+				}
+				p++;
+			}
+			if (*p == '\0')
+				return NULL;
+			break;
+		case '(':
+			if (d == PATTERN_DEPTH_MAX)
+				return "nests groups too deep";
+			f[d].total += f[d].last;
+			f[d].last = 0;
+			d++;
+			memset(&f[d], 0, sizeof(f[d]));
+			factor = -1;
+			break;
+		case ')':
+			if (d == 0)
+				break;
+			n = f[d].total + f[d].last;
+			d--;
+			f[d].last = n > 0 ? n : 1;
+			f[d].rep = false;
+			factor = -1;
+			break;
+		case '|':
+			f[d].total += f[d].last;
+			f[d].last = 0;
+			f[d].rep = false;
+			factor = -1;
+			break;
+		case '*':
+		case '?':
+			factor = 1;
+			break;
+		case '+':
+			factor = 2;
+			break;
+		case '{':
+			if (p[1] < '0' || p[1] > '9')
+				break;
+			for (n = 0, p++; *p >= '0' && *p <= '9' && n <= PATTERN_DUP_MAX; p++)
+				n = n * 10 + (*p - '0');
+			m = n;
+			if (*p == ',') {
+				p++;
+				m = -1;
+				if (*p >= '0' && *p <= '9')
+					for (m = 0; *p >= '0' && *p <= '9' && m <= PATTERN_DUP_MAX; p++)
+						m = m * 10 + (*p - '0');
+			}
+			if (n > PATTERN_DUP_MAX || m > PATTERN_DUP_MAX)
+				return "has a repetition count above 255";
+			if (*p != '}')
+				return "has a malformed {n,m}";
+			factor = m < 0 ? n + 1 : (m > 0 ? m : 1);
+			break;
+		default:
+			break;
+		}
+		if (factor == 0) {   /* an atom */
+			f[d].total += f[d].last;
+			f[d].last = 1;
+			f[d].rep = false;
+		} else if (factor > 0 && f[d].last > 0) {
+			if (f[d].rep)
+				return "repeats a repetition";
+			f[d].last *= factor;
+			f[d].rep = true;
+		}
+		for (n = 0, m = 0; m <= d; m++)
+			n += f[m].total + f[m].last;
+		if (n > PATTERN_WEIGHT_MAX)
+			return "repeats too much (over 10000 atoms once expanded)";
+	}
+	return NULL;
+}
+
 static enum gb_err
 k_pattern(struct ctx *c, const struct key *k, json_t *v)
 {
@@ -910,6 +1034,7 @@ k_pattern(struct ctx *c, const struct key *k, json_t *v)
 	char msg[128], shown[SHOW_MAX + 4];
 	enum gb_err e;
 	const char *p = want_string(c, k, v, &e);
+	const char *why;
 	regex_t *re, **grown;
 	int rc;
 
@@ -919,6 +1044,10 @@ k_pattern(struct ctx *c, const struct key *k, json_t *v)
 		return set_err(c, k->name, "is only for text columns");
 	if (json_string_length(v) == 0 || json_string_length(v) > 1024)
 		return set_err(c, k->name, "must be 1 to 1024 bytes");
+	if ((why = pattern_refusal(p)) != NULL) {
+		show(shown, sizeof(shown), p, SHOW_MAX);
+		return set_err(c, k->name, "\"%s\" %s", shown, why);
+	}
 	if (s->nregs == s->capregs) {
 		size_t cap = s->capregs == 0 ? 8 : s->capregs * 2;
 

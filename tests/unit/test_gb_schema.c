@@ -214,6 +214,32 @@ START_TEST(test_parse_minimal)
 }
 END_TEST
 
+/* Patterns a real declaration uses stay accepted under the limits. */
+START_TEST(test_pattern_ok)
+{
+	static const char *const ok[] = {
+		"^[A-Za-z ]+$",
+		"^[[:alpha:]]{2,5}(-[0-9]{1,4})?$",
+		"^[]a-z]*[^]]?\\\\+\\\\{x$",
+		"^([a-z0-9._%+-]+)@([a-z0-9-]+\\\\.)+[a-z]{2,63}$",
+		"^(a{1,255}){1,39}$",
+		"^[0-9]{3}-[0-9]{3}-[0-9]{4}$|^x{0}$",
+	};
+	char text[512];
+	struct gb_schema *s;
+
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		snprintf(text, sizeof(text), "{\"resource\":\"r\",\"table\":\"t\",\"columns\":"
+		         "{\"x\":{\"type\":\"text\",\"pattern\":\"%s\"}}}", ok[i]);
+		s = NULL;
+		ck_assert_msg(gb_schema_parse(text, strlen(text), NULL, &s, NULL) == GB_OK,
+		              "pattern %s refused", ok[i]);
+		ck_assert(gb_resource_column(gb_schema_at(s, 0), "x")->has_pattern);
+		gb_schema_free(s);
+	}
+}
+END_TEST
+
 /* ---- bad declarations: one input, the key and words of its error ------ */
 
 #define MIN_COLS "\"columns\":{\"x\":{\"type\":\"text\"}}"
@@ -287,6 +313,14 @@ static const struct {
 	{ COL("{\"type\":\"text\",\"pattern\":\"(\"}"), "columns.x.pattern", "not a POSIX" },
 	{ COL("{\"type\":\"text\",\"pattern\":\"\"}"), "columns.x.pattern", "1 to 1024" },
 	{ COL("{\"type\":\"uuid\",\"pattern\":\"a\"}"), "columns.x.pattern", "only for text" },
+	{ COL("{\"type\":\"text\",\"pattern\":\"^[a-z]+++$\"}"), "columns.x.pattern",
+	  "repeats a repetition" },
+	{ COL("{\"type\":\"text\",\"pattern\":\"a{1,256}\"}"), "columns.x.pattern", "above 255" },
+	{ COL("{\"type\":\"text\",\"pattern\":\"a{1x}\"}"), "columns.x.pattern", "malformed" },
+	{ COL("{\"type\":\"text\",\"pattern\":\"((a{1,255}){1,255}){1,255}\"}"),
+	  "columns.x.pattern", "repeats too much" },
+	{ COL("{\"type\":\"text\",\"pattern\":\"([ab])+\\\\1\"}"), "columns.x.pattern",
+	  "back-reference" },
 	{ COL("{\"type\":\"text\",\"enum\":[]}"), "columns.x.enum", "1 to 64" },
 	{ COL("{\"type\":\"text\",\"enum\":[1]}"), "columns.x.enum", "strings" },
 	{ COL("{\"type\":\"text\",\"enum\":[\"a\",\"a\"]}"), "columns.x.enum", "twice" },
@@ -900,6 +934,7 @@ schema_suite(void)
 
 	tcase_add_test(t, test_parse_full);
 	tcase_add_test(t, test_parse_minimal);
+	tcase_add_test(t, test_pattern_ok);
 	tcase_add_loop_test(t, test_parse_bad, 0, NELEM(bad));
 	tcase_add_test(t, test_parse_hostile);
 	tcase_add_loop_test(t, test_json_values, 0, NELEM(json_cases));
