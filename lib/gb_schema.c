@@ -906,6 +906,17 @@ k_bound(struct ctx *c, const struct key *k, json_t *v)
 	return GB_OK;
 }
 
+/* The decimal count at *p, advancing it; stops past PATTERN_DUP_MAX. */
+static long
+pattern_count(const char **p)
+{
+	long n = 0;
+
+	for (; **p >= '0' && **p <= '9' && n <= PATTERN_DUP_MAX; (*p)++)
+		n = n * 10 + (**p - '0');
+	return n;
+}
+
 /* Why a pattern is refused before regcomp() sees it, or NULL.  glibc's
  * regcomp() copies a repeated atom once per repetition ({n,m} makes m copies,
  * x+ two), so repetitions nested in groups or stacked ("a+++") multiply into
@@ -918,14 +929,14 @@ static const char *
 pattern_refusal(const char *p)
 {
 	struct {
-		long total;   /* atoms before the last one */
+		long start;   /* atoms before the group opened */
 		long last;    /* the last atom (or group), with its repetitions */
 		bool rep;     /* the last atom already has a repetition */
-	} f[PATTERN_DEPTH_MAX + 1];
-	int d = 0;
+	} f[PATTERN_DEPTH_MAX + 1] = { { 0, 0, false } };
+	long atoms = 0;   /* the whole pattern's, repetitions expanded */
 	long factor, n, m;
+	int d = 0;
 
-	memset(&f[0], 0, sizeof(f[0]));
 	for (; *p != '\0'; p++) {
 		factor = 0;
 		switch (*p) {
@@ -959,27 +970,23 @@ pattern_refusal(const char *p)
 		case '(':
 			if (d == PATTERN_DEPTH_MAX)
 				return "nests groups too deep";
-			f[d].total += f[d].last;
-			f[d].last = 0;
 			d++;
-			memset(&f[d], 0, sizeof(f[d]));
-			factor = -1;
-			break;
+			f[d].start = atoms;
+			f[d].last = 0;
+			f[d].rep = false;
+			continue;
 		case ')':
 			if (d == 0)
-				break;
-			n = f[d].total + f[d].last;
+				break;   /* a literal */
+			n = atoms - f[d].start;
 			d--;
-			f[d].last = n > 0 ? n : 1;
+			f[d].last = n > 0 ? n : 1;   /* "()" counts once repeated */
 			f[d].rep = false;
-			factor = -1;
-			break;
+			continue;
 		case '|':
-			f[d].total += f[d].last;
 			f[d].last = 0;
 			f[d].rep = false;
-			factor = -1;
-			break;
+			continue;
 		case '*':
 		case '?':
 			factor = 1;
@@ -989,16 +996,12 @@ pattern_refusal(const char *p)
 			break;
 		case '{':
 			if (p[1] < '0' || p[1] > '9')
-				break;
-			for (n = 0, p++; *p >= '0' && *p <= '9' && n <= PATTERN_DUP_MAX; p++)
-				n = n * 10 + (*p - '0');
-			m = n;
+				break;   /* a literal */
+			p++;
+			n = m = pattern_count(&p);
 			if (*p == ',') {
 				p++;
-				m = -1;
-				if (*p >= '0' && *p <= '9')
-					for (m = 0; *p >= '0' && *p <= '9' && m <= PATTERN_DUP_MAX; p++)
-						m = m * 10 + (*p - '0');
+				m = *p >= '0' && *p <= '9' ? pattern_count(&p) : -1;
 			}
 			if (n > PATTERN_DUP_MAX || m > PATTERN_DUP_MAX)
 				return "has a repetition count above 255";
@@ -1010,18 +1013,17 @@ pattern_refusal(const char *p)
 			break;
 		}
 		if (factor == 0) {   /* an atom */
-			f[d].total += f[d].last;
+			atoms++;
 			f[d].last = 1;
 			f[d].rep = false;
-		} else if (factor > 0 && f[d].last > 0) {
+		} else if (f[d].last > 0) {
 			if (f[d].rep)
 				return "repeats a repetition";
+			atoms += f[d].last * (factor - 1);
 			f[d].last *= factor;
 			f[d].rep = true;
 		}
-		for (n = 0, m = 0; m <= d; m++)
-			n += f[m].total + f[m].last;
-		if (n > PATTERN_WEIGHT_MAX)
+		if (atoms > PATTERN_WEIGHT_MAX)
 			return "repeats too much (over 10000 atoms once expanded)";
 	}
 	return NULL;
